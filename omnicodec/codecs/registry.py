@@ -1,0 +1,91 @@
+"""The codec registry: every codec is a class registered under a stable id and one modality.
+
+A codec implements ``compress(data, **params) -> bytes`` (a whole stream) and ``decompress(stream) -> data``,
+where ``stream`` is a parsed :class:`~omnicodec.bitstream.Stream`. The parameters a decoder needs are recorded in
+the stream header, so any stream decodes without being told how it was made.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from ..bitstream import Stream
+from ..errors import InputError, UnsupportedVersionError
+
+__all__ = ["Codec", "register_codec", "get_codec", "available_codecs", "codec_for_stream"]
+
+_REGISTRY: dict[str, type[Codec]] = {}
+
+
+class Codec(ABC):
+    """Base class of every codec."""
+
+    id: ClassVar[str]
+    modality: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def compress(self, data: Any, **params: Any) -> bytes:
+        """Encode ``data`` into a complete stream."""
+
+    @abstractmethod
+    def decompress(self, stream: Stream) -> Any:
+        """Decode a parsed stream written by :meth:`compress`."""
+
+
+def register_codec(codec_id: str, modality: str):
+    """Class decorator registering a :class:`Codec` under ``codec_id`` for ``modality``."""
+
+    def wrap(cls: type[Codec]) -> type[Codec]:
+        if codec_id in _REGISTRY and _REGISTRY[codec_id] is not cls:
+            raise ValueError(f"codec id {codec_id!r} is already registered")
+        cls.id = codec_id
+        cls.modality = modality
+        _REGISTRY[codec_id] = cls
+        return cls
+
+    return wrap
+
+
+def _load_builtin() -> None:
+    # Importing the codec modules registers them.
+    from ..pointcloud import octree_codec  # noqa: F401
+
+
+def available_codecs(modality: str | None = None) -> dict[str, str]:
+    """Registered codec ids (for ``modality``, or all) mapped to their one-line descriptions."""
+    _load_builtin()
+    return {k: c.description for k, c in sorted(_REGISTRY.items()) if modality in (None, c.modality)}
+
+
+def get_codec(codec_id: str, modality: str | None = None) -> Codec:
+    """An instance of the codec registered as ``codec_id``.
+
+    Raises:
+        InputError: no such codec, or it does not code ``modality``.
+    """
+    _load_builtin()
+    cls = _REGISTRY.get(codec_id)
+    if cls is None:
+        known = ", ".join(available_codecs(modality)) or "none"
+        raise InputError(f"unknown codec {codec_id!r}; available: {known}")
+    if modality is not None and cls.modality != modality:
+        raise InputError(f"codec {codec_id!r} codes {cls.modality} data, not {modality}")
+    return cls()
+
+
+def codec_for_stream(stream: Stream) -> Codec:
+    """The codec that decodes ``stream``.
+
+    Raises:
+        UnsupportedVersionError: the stream names a codec this version does not know.
+    """
+    _load_builtin()
+    cls = _REGISTRY.get(stream.header.codec)
+    if cls is None or cls.modality != stream.header.modality:
+        raise UnsupportedVersionError(
+            f"stream uses codec {stream.header.codec!r} ({stream.header.modality}), which this omnicodec does not "
+            "know; upgrade omnicodec"
+        )
+    return cls()

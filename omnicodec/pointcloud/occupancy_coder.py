@@ -1,0 +1,220 @@
+"""Context-modelled adaptive arithmetic coding of octree occupancy, coarse to fine (not learned).
+
+Each level codes the 8 child-occupancy bits of every occupied parent. The bits are coded in eight passes, one per
+child index i = 0..7; pass i codes bit i of every parent at once, so the context of a bit may use every bit of a
+lower child index anywhere in the level (the sibling bits of its own parent and the children of neighbouring
+parents) as well as the parent level, which the decoder already knows. The context of child i of parent P is:
+
+* for each of the 6 face neighbours of the child at the child level: empty (its parent is empty, or it is known
+  empty), occupied (already decoded), or unknown with an occupied parent;
+* how many siblings of lower index are occupied (0, 1, 2, 3 or more);
+* how many of the 7 neighbours of P lying in the child's octant direction are occupied (0..7);
+* how many of the child's 12 edge neighbours at the child level are already known to be occupied (0..3 or more).
+
+Probabilities adapt: every context keeps integer counts of zeros and ones, halved when they grow large, and the
+bits of a pass are coded in chunks (128 symbols at first, doubling to 16384) whose probabilities come from the
+counts after the previous chunk. All of this is integer arithmetic, so encoder and decoder agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+
+from ..entropy import freqs_from_counts
+from .octree import CHILD_OFFSETS, expand_children, morton_encode
+
+__all__ = ["encode_occupancy", "decode_occupancy"]
+
+_FACE_DIRS = [(a, s) for a in range(3) for s in (-1, 1)]
+_AXIS_BIT = (4, 2, 1)  # child-index bit of the x, y, z offset
+_DELTAS = [d for d in itertools.product((-1, 0, 1), repeat=3) if d != (0, 0, 0)]  # the 26 neighbours
+_DELTA_INDEX = {d: k for k, d in enumerate(_DELTAS)}
+_FACE_COLUMNS = [_DELTA_INDEX[tuple(sign if a == axis else 0 for a in range(3))] for axis, sign in _FACE_DIRS]
+_N_FACE = 3**6
+_N_SIB = 4
+_N_OCTANT = 8
+_N_EDGE = 4
+_N_CTX = 8 * _N_FACE * _N_SIB * _N_OCTANT * _N_EDGE
+_FIRST_CHUNK = 128
+_MAX_CHUNK = 16384
+_COUNT_LIMIT = 1 << 13
+
+Progress = Callable[[int], None] | None
+
+
+class _AdaptiveBinary:
+    """Integer counts per context; probabilities for a chunk come from the counts before it."""
+
+    def __init__(self) -> None:
+        self.counts = np.zeros((_N_CTX, 2), dtype=np.int64)
+
+    def freqs(self, ctx: np.ndarray) -> np.ndarray:
+        return freqs_from_counts(self.counts[ctx])
+
+    def update(self, ctx: np.ndarray, bits: np.ndarray) -> None:
+        used, inverse = np.unique(ctx, return_inverse=True)
+        rows = self.counts[used] + np.bincount(inverse * 2 + bits, minlength=2 * len(used)).reshape(-1, 2)
+        full = rows.sum(axis=1) > _COUNT_LIMIT
+        rows[full] = (rows[full] + 1) >> 1
+        self.counts[used] = rows
+
+
+def _neighbours(keys: np.ndarray, coords: np.ndarray, size: int) -> np.ndarray:
+    """(P, 26) index in ``keys`` of each node's 26 neighbours (-1 where empty), columns in ``_DELTAS`` order."""
+    out = np.full((len(keys), len(_DELTAS)), -1, dtype=np.int64)
+    for k, delta in enumerate(_DELTAS):
+        c = coords + np.asarray(delta, dtype=np.int64)
+        inside = ((c >= 0) & (c < size)).all(axis=1)
+        nk = morton_encode(c[inside])
+        pos = np.minimum(np.searchsorted(keys, nk), len(keys) - 1)
+        found = keys[pos] == nk
+        col = np.full(len(nk), -1, dtype=np.int64)
+        col[found] = pos[found]
+        out[inside, k] = col
+    return out
+
+
+def _octant_plan(i: int) -> tuple[list[int], list[tuple[int, int]]]:
+    """For child ``i``: the neighbour columns in its octant, and (column or -1 for the own parent, child index) of
+    its edge neighbours at the child level whose child index is below ``i`` (already coded in this level)."""
+    o = CHILD_OFFSETS[i]
+    octant = [k for k, d in enumerate(_DELTAS) if all(dd in (0, 2 * oo - 1) for dd, oo in zip(d, o))]
+    edges = []
+    for d in _DELTAS:
+        if sum(abs(x) for x in d) != 2:
+            continue
+        t = o + np.asarray(d)
+        parent = tuple(int(x) for x in np.floor_divide(t, 2))
+        j = int(((t % 2) * np.array(_AXIS_BIT)).sum())
+        if j < i:
+            edges.append((-1 if parent == (0, 0, 0) else _DELTA_INDEX[parent], j))
+    return octant, edges
+
+
+_PLANS = [_octant_plan(i) for i in range(8)]
+
+
+def _contexts(i: int, nbr: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """(P,) context index of child ``i`` of every parent, given the bits of lower child indices in ``bits``.
+
+    Args:
+        i: child index being coded.
+        nbr: (P, 26) neighbour table of the parents (:func:`_neighbours`).
+        bits: (P, 8) uint8 child bits decoded so far (columns below ``i`` are valid).
+    """
+    n = len(nbr)
+    own = np.arange(n)
+
+    def child_bit(pidx: np.ndarray, j: int) -> np.ndarray:
+        exists = pidx >= 0
+        return np.where(exists, bits[np.where(exists, pidx, 0), j], 0).astype(np.int64)
+
+    face = np.zeros(n, dtype=np.int64)
+    for k, (axis, sign) in enumerate(_FACE_DIRS):
+        o_a = CHILD_OFFSETS[i, axis]
+        j = i ^ _AXIS_BIT[axis]
+        same_parent = (o_a == 0 and sign == 1) or (o_a == 1 and sign == -1)
+        pidx = own if same_parent else nbr[:, _FACE_COLUMNS[k]]
+        state = child_bit(pidx, j) if j < i else np.where(pidx >= 0, 2, 0)
+        face = face * 3 + state
+    sib = np.minimum(bits[:, :i].sum(axis=1, dtype=np.int64), _N_SIB - 1)
+    octant_cols, edges = _PLANS[i]
+    octant = (nbr[:, octant_cols] >= 0).sum(axis=1)
+    edge = np.zeros(n, dtype=np.int64)
+    for col, j in edges:
+        edge += child_bit(own if col < 0 else nbr[:, col], j)
+    edge = np.minimum(edge, _N_EDGE - 1)
+    return (((i * _N_FACE + face) * _N_SIB + sib) * _N_OCTANT + octant) * _N_EDGE + edge
+
+
+def _code_levels(depth: int, code_pass: Callable, progress: Progress) -> np.ndarray:
+    """Walk the levels coarse to fine; ``code_pass(ctx, i, level_codes_or_None)`` codes one pass' bits."""
+    keys = np.zeros(1, dtype=np.int64)
+    coords = np.zeros((1, 3), dtype=np.int64)
+    for d in range(depth):
+        nbr = _neighbours(keys, coords, 1 << d)
+        bits = np.zeros((len(keys), 8), dtype=np.uint8)
+        for i in range(8):
+            ctx = _contexts(i, nbr, bits)
+            bits[:, i] = code_pass(d, i, ctx)
+        codes = np.packbits(bits, axis=1, bitorder="little")[:, 0]
+        keys = expand_children(keys, codes)
+        coords = np.repeat(coords * 2, np.unpackbits(codes).reshape(-1, 8).sum(axis=1, dtype=np.int64), axis=0)
+        coords += CHILD_OFFSETS[keys & 7]
+        if progress is not None:
+            progress(1)
+    return keys
+
+
+def _chunks(n: int):
+    start, size = 0, _FIRST_CHUNK
+    while start < n:
+        yield start, min(n, start + size)
+        start += size
+        size = min(size * 2, _MAX_CHUNK)
+
+
+def encode_occupancy(codes: list[np.ndarray], encoder, progress: Progress = None) -> None:
+    """Code the occupancy codes of every level (from :func:`~omnicodec.pointcloud.octree.occupancy_codes`).
+
+    Args:
+        codes: ``depth`` uint8 arrays, one code per occupied node of each level in Morton order.
+        encoder: an entropy encoder (``omnicodec.entropy``) the bits are written to.
+        progress: called with 1 after each level.
+    """
+    model = _AdaptiveBinary()
+
+    def code_pass(d: int, i: int, ctx: np.ndarray) -> np.ndarray:
+        sym = ((codes[d] >> i) & 1).astype(np.int64)
+        for a, b in _chunks(len(ctx)):
+            encoder.encode(sym[a:b], model.freqs(ctx[a:b]))
+            model.update(ctx[a:b], sym[a:b])
+        return sym
+
+    _code_levels(len(codes), code_pass, progress)
+
+
+def decode_occupancy(decoder, depth: int, max_nodes: int, progress: Progress = None) -> np.ndarray:
+    """Decode the octree written by :func:`encode_occupancy`.
+
+    Args:
+        decoder: an entropy decoder over the coded bytes.
+        depth: octree depth.
+        max_nodes: the most nodes any level may hold (the declared point count); more means a corrupt stream.
+        progress: called with 1 after each level.
+
+    Returns:
+        (M,) sorted int64 Morton keys of the occupied leaves.
+
+    Raises:
+        CorruptStreamError: a level decodes to more nodes than ``max_nodes``.
+    """
+    from ..errors import CorruptStreamError
+
+    model = _AdaptiveBinary()
+
+    def code_pass(d: int, i: int, ctx: np.ndarray) -> np.ndarray:
+        sym = np.empty(len(ctx), dtype=np.int64)
+        for a, b in _chunks(len(ctx)):
+            sym[a:b] = decoder.decode(model.freqs(ctx[a:b]))
+            model.update(ctx[a:b], sym[a:b])
+        return sym
+
+    keys = _code_levels_checked(depth, code_pass, progress, max_nodes, CorruptStreamError)
+    if len(keys) > max_nodes:
+        raise CorruptStreamError(f"the octree holds {len(keys)} leaves, more than the {max_nodes} points declared")
+    return keys
+
+
+def _code_levels_checked(depth, code_pass, progress, max_nodes, error_type) -> np.ndarray:
+    """:func:`_code_levels` that stops as soon as a level would exceed ``max_nodes`` nodes."""
+
+    def checked(d: int, i: int, ctx: np.ndarray) -> np.ndarray:
+        if len(ctx) > max_nodes:
+            raise error_type(f"octree level {d} holds {len(ctx)} nodes, more than the {max_nodes} points declared")
+        return code_pass(d, i, ctx)
+
+    return _code_levels(depth, checked, progress)
