@@ -1,0 +1,51 @@
+"""``omnicodec eval``: read a reference and a decoded file and compute the quality metrics that fit them."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .errors import InputError
+from .types import ErpImage, LightField, PointCloud
+
+__all__ = ["evaluate", "evaluate_files"]
+
+
+def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, reference_normals=None) -> dict[str, Any]:
+    """Quality of ``decoded`` against ``reference`` (both PointCloud, LightField or ErpImage of the same kind).
+
+    Returns:
+        Point clouds: ``d1_mse d1_psnr d2_mse d2_psnr`` (symmetric, as MPEG pc_error), per-direction values,
+        Hausdorff values, ``points_reference points_decoded peak``. Images: ``psnr psnr_y ssim_y ws_psnr_y
+        s_psnr_y``. Light fields: ``psnr_y ssim_y psnr_rgb`` (means over views) and per-view lists.
+    """
+    from . import metrics
+
+    if isinstance(reference, PointCloud) and isinstance(decoded, PointCloud):
+        return metrics.point_metrics(reference, decoded, peak=peak, reference_normals=reference_normals)
+    if isinstance(reference, ErpImage) and isinstance(decoded, ErpImage):
+        return metrics.image_metrics(reference.pixels, decoded.pixels, peak=255.0 if peak is None else peak)
+    if isinstance(reference, LightField) and isinstance(decoded, LightField):
+        return metrics.lightfield_metrics(reference.views, decoded.views, peak=255.0 if peak is None else peak)
+    raise InputError(
+        f"cannot compare a {type(reference).__name__} with a {type(decoded).__name__}; both must be of one kind"
+    )
+
+
+def evaluate_files(
+    reference: str | os.PathLike, decoded: str | os.PathLike, *, peak: float | None = None,
+    normals: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """:func:`evaluate` on two files; ``normals`` names a file holding the reference's positions with normals."""
+    from .io import read
+
+    ref, dec = read(reference), read(decoded)
+    ref_normals = None
+    if normals is not None:
+        n = read(normals)
+        if not isinstance(n, PointCloud) or n.normals is None:
+            raise InputError(f"{normals}: holds no nx, ny, nz normals")
+        if not isinstance(ref, PointCloud) or len(n) != len(ref):
+            raise InputError(f"{normals}: has {len(n)} points but the reference has {len(ref)}")
+        ref_normals = n.normals
+    return evaluate(ref, dec, peak=peak, reference_normals=ref_normals)
