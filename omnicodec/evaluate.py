@@ -23,10 +23,29 @@ def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, referen
 
     if isinstance(reference, PointCloud) and isinstance(decoded, PointCloud):
         return metrics.point_metrics(reference, decoded, peak=peak, reference_normals=reference_normals)
+    peak = 255.0 if peak is None else float(peak)
     if isinstance(reference, ErpImage) and isinstance(decoded, ErpImage):
-        return metrics.image_metrics(reference.pixels, decoded.pixels, peak=255.0 if peak is None else peak)
+        a, b = reference.pixels, decoded.pixels
+        if a.shape != b.shape:
+            raise InputError(f"image sizes differ: {a.shape} against {b.shape}")
+        out: dict[str, Any] = {"psnr": metrics.psnr(a, b, peak=peak)}
+        if a.shape[-1] == 3:
+            out.update(
+                psnr_y=metrics.psnr_y(a, b, peak=peak),
+                ssim_y=metrics.ssim(a, b, data_range=peak),
+                ws_psnr_y=metrics.ws_psnr(a, b, peak=peak),
+                s_psnr_y=metrics.s_psnr(a, b, peak=peak),
+            )
+        out.update(height=int(a.shape[0]), width=int(a.shape[1]))
+        return out
     if isinstance(reference, LightField) and isinstance(decoded, LightField):
-        return metrics.lightfield_metrics(reference.views, decoded.views, peak=255.0 if peak is None else peak)
+        if reference.views.shape != decoded.views.shape:
+            raise InputError(f"light field shapes differ: {reference.views.shape} against {decoded.views.shape}")
+        q = metrics.lightfield_quality(reference.views, decoded.views, peak=peak)
+        out = {k: v for k, v in q.items() if k.startswith("mean_")}
+        out.update({f"per_view_{k}": v.tolist() for k, v in q.items() if not k.startswith("mean_")})
+        out["views"] = list(reference.views.shape[:2])
+        return out
     raise InputError(
         f"cannot compare a {type(reference).__name__} with a {type(decoded).__name__}; both must be of one kind"
     )
