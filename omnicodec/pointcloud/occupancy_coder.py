@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..entropy import freqs_from_counts
-from .octree import CHILD_OFFSETS, expand_children, morton_encode
+from .octree import CHILD_OFFSETS, expand_children
 
 __all__ = ["encode_occupancy", "decode_occupancy"]
 
@@ -62,18 +62,53 @@ class _AdaptiveBinary:
         self.counts[used] = rows
 
 
-def _neighbours(keys: np.ndarray, coords: np.ndarray, size: int) -> np.ndarray:
-    """(P, 26) index in ``keys`` of each node's 26 neighbours (-1 where empty), columns in ``_DELTAS`` order."""
-    out = np.full((len(keys), len(_DELTAS)), -1, dtype=np.int64)
-    for k, delta in enumerate(_DELTAS):
-        c = coords + np.asarray(delta, dtype=np.int64)
-        inside = ((c >= 0) & (c < size)).all(axis=1)
-        nk = morton_encode(c[inside])
-        pos = np.minimum(np.searchsorted(keys, nk), len(keys) - 1)
-        found = keys[pos] == nk
-        col = np.full(len(nk), -1, dtype=np.int64)
-        col[found] = pos[found]
-        out[inside, k] = col
+def _child_lookup_tables() -> tuple[np.ndarray, np.ndarray]:
+    """For child index c and neighbour delta k: the column of the neighbour's parent in the parent's table (-1 for
+    the parent itself) and the neighbour's child index within that parent."""
+    column = np.empty((8, len(_DELTAS)), dtype=np.int64)
+    child = np.empty((8, len(_DELTAS)), dtype=np.int64)
+    for c in range(8):
+        for k, delta in enumerate(_DELTAS):
+            t = CHILD_OFFSETS[c] + np.asarray(delta)
+            parent = tuple(int(x) for x in np.floor_divide(t, 2))
+            column[c, k] = -1 if parent == (0, 0, 0) else _DELTA_INDEX[parent]
+            child[c, k] = int(((t % 2) * np.array(_AXIS_BIT)).sum())
+    return column, child
+
+
+_LUT_COLUMN, _LUT_CHILD = _child_lookup_tables()
+_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
+
+
+def _child_neighbours(nbr: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The (C, 26) neighbour table of the next level, from the parents' table and occupancy codes.
+
+    A child's neighbour lies in its own parent or in one of the parent's neighbours, so it is found by gathers:
+    it exists when that parent's code has the neighbour's bit set, and its index is the parent's first child index
+    plus the number of lower bits set in that code.
+
+    Args:
+        nbr: (P, 26) neighbour table of the parents (-1 where empty).
+        codes: (P,) uint8 occupancy codes of the parents.
+    """
+    codes64 = codes.astype(np.int64)
+    counts = _POPCOUNT[codes64]
+    first = np.cumsum(counts) - counts
+    parent = np.repeat(np.arange(len(codes)), counts)
+    child = np.nonzero(np.unpackbits(codes[:, None], axis=1, bitorder="little"))[1]
+    out = np.full((len(parent), len(_DELTAS)), -1, dtype=np.int64)
+    # Only a child whose parent has a neighbour or another child can have a neighbour (sparse levels skip most).
+    rows = np.flatnonzero(((nbr >= 0).any(axis=1) | (counts > 1))[parent])
+    if len(rows) == 0:
+        return out
+    par, ch = parent[rows], child[rows]
+    col = _LUT_COLUMN[ch]  # (R, 26)
+    j = _LUT_CHILD[ch]
+    p = np.where(col < 0, par[:, None], np.take_along_axis(nbr[par], np.maximum(col, 0), axis=1))
+    safe = np.maximum(p, 0)
+    pc = np.where(p >= 0, codes64[safe], 0)
+    exists = ((pc >> j) & 1).astype(bool)
+    out[rows] = np.where(exists, first[safe] + _POPCOUNT[pc & ((1 << j) - 1)], -1)
     return out
 
 
@@ -102,7 +137,7 @@ def _contexts(i: int, nbr: np.ndarray, bits: np.ndarray) -> np.ndarray:
 
     Args:
         i: child index being coded.
-        nbr: (P, 26) neighbour table of the parents (:func:`_neighbours`).
+        nbr: (P, 26) neighbour table of the parents (:func:`_child_neighbours`).
         bits: (P, 8) uint8 child bits decoded so far (columns below ``i`` are valid).
     """
     n = len(nbr)
@@ -133,17 +168,16 @@ def _contexts(i: int, nbr: np.ndarray, bits: np.ndarray) -> np.ndarray:
 def _code_levels(depth: int, code_pass: Callable, progress: Progress) -> np.ndarray:
     """Walk the levels coarse to fine; ``code_pass(ctx, i, level_codes_or_None)`` codes one pass' bits."""
     keys = np.zeros(1, dtype=np.int64)
-    coords = np.zeros((1, 3), dtype=np.int64)
+    nbr = np.full((1, len(_DELTAS)), -1, dtype=np.int64)
     for d in range(depth):
-        nbr = _neighbours(keys, coords, 1 << d)
         bits = np.zeros((len(keys), 8), dtype=np.uint8)
         for i in range(8):
             ctx = _contexts(i, nbr, bits)
             bits[:, i] = code_pass(d, i, ctx)
         codes = np.packbits(bits, axis=1, bitorder="little")[:, 0]
         keys = expand_children(keys, codes)
-        coords = np.repeat(coords * 2, np.unpackbits(codes).reshape(-1, 8).sum(axis=1, dtype=np.int64), axis=0)
-        coords += CHILD_OFFSETS[keys & 7]
+        if d + 1 < depth:
+            nbr = _child_neighbours(nbr, codes)
         if progress is not None:
             progress(1)
     return keys
