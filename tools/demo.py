@@ -35,7 +35,10 @@ def main() -> int:
         return 2
     rows = []
     print(f"omnicodec {omnicodec.__version__}: lossless compression on a {args.grid_step * 1000:g} mm grid\n")
-    header = f"{'input':40s} {'points':>9s} {'attributes':>12s} {'bytes':>9s} {'bpp':>7s} {'enc s':>6s} {'dec s':>6s}  round trip"
+    header = (
+        f"{'input':40s} {'points':>9s} {'attributes':>12s} {'bytes':>9s} {'bpp':>7s} {'enc s':>6s} {'dec s':>6s}"
+        "  round trip"
+    )
     print(header)
     print("-" * len(header))
     for path in files:

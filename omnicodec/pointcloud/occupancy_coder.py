@@ -116,7 +116,7 @@ def _octant_plan(i: int) -> tuple[list[int], list[tuple[int, int]]]:
     """For child ``i``: the neighbour columns in its octant, and (column or -1 for the own parent, child index) of
     its edge neighbours at the child level whose child index is below ``i`` (already coded in this level)."""
     o = CHILD_OFFSETS[i]
-    octant = [k for k, d in enumerate(_DELTAS) if all(dd in (0, 2 * oo - 1) for dd, oo in zip(d, o))]
+    octant = [k for k, d in enumerate(_DELTAS) if all(dd in (0, 2 * oo - 1) for dd, oo in zip(d, o, strict=True))]
     edges = []
     for d in _DELTAS:
         if sum(abs(x) for x in d) != 2:
