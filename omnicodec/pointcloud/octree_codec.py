@@ -207,7 +207,8 @@ class OctreeCodec(Codec):
         if len(payloads) != len(p["attributes"]):
             raise CorruptStreamError(f"{len(payloads)} attribute payloads for {len(p['attributes'])} attributes")
         attributes = {
-            spec["name"]: decode_attribute(data, spec, points) for spec, data in zip(p["attributes"], payloads, strict=True)
+            spec["name"]: decode_attribute(data, spec, points)
+            for spec, data in zip(p["attributes"], payloads, strict=True)
         }
         origin = tuple(int(v) for v in p["origin"])
         return PointCloud(positions, attributes, grid=Grid(p["grid_step"], origin, depth))  # type: ignore[arg-type]
