@@ -1,11 +1,10 @@
-"""tools/eval_metric_refs.py: table, JSON, exit status; and the dense_loot speed requirement (slow)."""
+"""tools/eval_metric_refs.py: table, JSON, exit status; and a whole dense_loot comparison (slow)."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -58,7 +57,7 @@ def test_tool_without_cases(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_dense_loot_d1_d2_under_ten_seconds(shared_data):
+def test_dense_loot_against_half_of_it(shared_data):
     from omnicodec.metrics import point_metrics
 
     path = shared_data / "pointcloud" / "dense_loot" / "loot_vox10_patchvvc_union.ply"
@@ -66,9 +65,6 @@ def test_dense_loot_d1_d2_under_ten_seconds(shared_data):
         pytest.skip(f"{path} not found")
     a, _ = _tool().read_ply(path)
     b = a[np.sort(np.random.default_rng(0).choice(len(a), len(a) // 2, replace=False))]
-    start = time.perf_counter()
-    r = point_metrics(a, b, peak=1023)  # normals estimated
-    elapsed = time.perf_counter() - start
+    r = point_metrics(a, b, peak=1023)  # normals estimated; the speed target is in tools/bench_metrics.py
     assert r["points_reference"] == 778_554 and r["points_decoded"] == 389_277
     assert r["d1_mse_ba"] == 0.0 and 60 < r["d1_psnr"] < 80
-    assert elapsed < 10.0
