@@ -150,7 +150,7 @@ class OctreeCodec(Codec):
         chunks: list[Chunk] = []
         if depth:
             enc = entropy.encoder()
-            with progress_bar(depth, "octree levels", enabled=progress) as bar:
+            with progress_bar(depth, "octree levels", enabled=progress, unit="level") as bar:
                 encode_occupancy(occupancy_codes(leaves, depth), enc, progress=bar.update)
             chunks.append(Chunk("OCCU", enc.finish()))
         duplicates = bool(len(counts)) and int(counts.max()) > 1 and not merge_duplicates
@@ -186,7 +186,7 @@ class OctreeCodec(Codec):
         points, voxels, depth = p["points"], p["voxels"], p["depth"]
         if depth:
             dec = entropy.decoder(stream.chunk("OCCU"))
-            with progress_bar(depth, "octree levels", enabled=progress) as bar:
+            with progress_bar(depth, "octree levels", enabled=progress, unit="level") as bar:
                 leaves = decode_occupancy(dec, depth, voxels, progress=bar.update)
         else:
             leaves = np.zeros(0, np.int64)
