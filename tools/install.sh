@@ -13,7 +13,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 
 # open3d needs libusb-1.0 at import time.
-if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
+if ! "$PYTHON" -c 'import ctypes.util, sys; sys.exit(ctypes.util.find_library("usb-1.0") is None)'; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
   if command -v apt-get >/dev/null; then
     echo "install: installing libusb-1.0-0 (needed by open3d)"
