@@ -40,7 +40,8 @@ def compress(data: PointCloud | LightField | ErpImage, codec: str | None = None,
     modality = modality_of(data)
     if codec is None:
         if modality not in DEFAULT_CODECS:
-            raise InputError(f"no codec for {modality} data yet; available: {', '.join(available_codecs()) or 'none'}")
+            supported = ", ".join(sorted(DEFAULT_CODECS))
+            raise InputError(f"this version has no codec for {modality} data; it compresses: {supported}")
         codec = DEFAULT_CODECS[modality]
     return get_codec(codec, modality).compress(data, **params)
 

@@ -133,3 +133,23 @@ def parse_grid_comment(text: str):
         return Grid(float(parts[2]), (int(parts[3]), int(parts[4]), int(parts[5])), int(parts[6]))
     except ValueError:
         return None
+
+
+def load_ascii_rows(
+    path: str | os.PathLike, lines: Sequence[str], dtype: np.dtype, count: int, what: str, counted: str
+) -> np.ndarray:
+    """Parse ``count`` whitespace-separated text rows into a structured array of ``dtype`` (vectorised).
+
+    Raises:
+        InputError: a value does not parse (``bad {what} data``) or the row count differs from ``count``
+            (``{counted} count N but the file holds M rows``).
+    """
+    if count == 0:
+        return np.zeros(0, dtype)
+    try:
+        rows = np.loadtxt(lines, dtype=dtype, comments=None, ndmin=1)
+    except ValueError as exc:
+        raise fail(path, f"bad {what} data: {exc}") from None
+    if len(rows) != count:
+        raise fail(path, f"{counted} count {count} but the file holds {len(rows)} rows")
+    return rows

@@ -22,7 +22,7 @@ import lzf
 import numpy as np
 
 from ..types import PointCloud
-from ._util import fail, format_rows, grid_comment, parse_grid_comment, read_bytes, split_attributes
+from ._util import fail, format_rows, grid_comment, load_ascii_rows, parse_grid_comment, read_bytes, split_attributes
 from .atomic import atomic_open
 from .pcd_header import PCD_DATA_KINDS, Field, Header, parse_header
 
@@ -115,16 +115,8 @@ def _read_ascii(buf: bytes, h: Header, path) -> dict[str, np.ndarray]:
         dt = np.dtype("f8") if _is_packed(f) else f.dtype
         flat += [(f"{f.key}#{i}", dt) for i in range(f.count)]
     dtype = np.dtype(flat)
-    if h.points == 0:
-        rows = np.zeros(0, dtype)
-    else:
-        lines = buf[h.body_offset :].decode("latin-1").split("\n", h.points)[: h.points]
-        try:
-            rows = np.loadtxt(lines, dtype=dtype, comments=None, ndmin=1)
-        except ValueError as exc:
-            raise fail(path, f"bad ascii point data: {exc}") from None
-        if len(rows) != h.points:
-            raise fail(path, f"point count {h.points} but the file holds {len(rows)} rows")
+    lines = buf[h.body_offset :].decode("latin-1").split("\n", h.points)[: h.points] if h.points else []
+    rows = load_ascii_rows(path, lines, dtype, h.points, "ascii point", "point")
     cols = {}
     for f in h.fields:
         parts = [rows[f"{f.key}#{i}"] for i in range(f.count)]

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from ..types import PointCloud
-from ._util import fail, format_rows, grid_comment, parse_grid_comment, read_bytes, split_attributes
+from ._util import fail, format_rows, grid_comment, load_ascii_rows, parse_grid_comment, read_bytes, split_attributes
 from .atomic import atomic_open
 from .ply_header import ENCODINGS, Element, Header, parse_header, skip_list_element
 
@@ -129,15 +129,7 @@ def _read_ascii_vertices(buf: bytes, header: Header, vertex: Element, path) -> n
         raise fail(path, f"vertex count {vertex.count} but the file holds {max(available, 0)} rows")
     block = lines[before : before + vertex.count]
     dtype = vertex.row_dtype("=")
-    if vertex.count == 0:
-        return np.zeros(0, dtype)
-    try:
-        rows = np.loadtxt(block, dtype=dtype, comments=None, ndmin=1)
-    except ValueError as exc:
-        raise fail(path, f"bad vertex data: {exc}") from None
-    if len(rows) != vertex.count:
-        raise fail(path, f"vertex count {vertex.count} but the file holds {len(rows)} rows (blank lines?)")
-    return rows
+    return load_ascii_rows(path, block, dtype, vertex.count, "vertex", "vertex")
 
 
 def _rows_to_arrays(rows: np.ndarray, groups: dict[str, int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:

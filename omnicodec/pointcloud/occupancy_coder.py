@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..entropy import freqs_from_counts
+from ..errors import CorruptStreamError
 from .octree import CHILD_OFFSETS, expand_children
 
 __all__ = ["encode_occupancy", "decode_occupancy"]
@@ -166,7 +167,8 @@ def _contexts(i: int, nbr: np.ndarray, bits: np.ndarray) -> np.ndarray:
 
 
 def _code_levels(depth: int, code_pass: Callable, progress: Progress) -> np.ndarray:
-    """Walk the levels coarse to fine; ``code_pass(ctx, i, level_codes_or_None)`` codes one pass' bits."""
+    """Walk the levels coarse to fine; ``code_pass(level, child_index, contexts)`` codes (or decodes) the bits of
+    one pass and returns them as a (P,) array."""
     keys = np.zeros(1, dtype=np.int64)
     nbr = np.full((1, len(_DELTAS)), -1, dtype=np.int64)
     for d in range(depth):
@@ -226,29 +228,18 @@ def decode_occupancy(decoder, depth: int, max_nodes: int, progress: Progress = N
     Raises:
         CorruptStreamError: a level decodes to more nodes than ``max_nodes``.
     """
-    from ..errors import CorruptStreamError
-
     model = _AdaptiveBinary()
 
     def code_pass(d: int, i: int, ctx: np.ndarray) -> np.ndarray:
+        if len(ctx) > max_nodes:
+            raise CorruptStreamError(f"octree level {d} holds {len(ctx)} nodes, more than the {max_nodes} declared")
         sym = np.empty(len(ctx), dtype=np.int64)
         for a, b in _chunks(len(ctx)):
             sym[a:b] = decoder.decode(model.freqs(ctx[a:b]))
             model.update(ctx[a:b], sym[a:b])
         return sym
 
-    keys = _code_levels_checked(depth, code_pass, progress, max_nodes, CorruptStreamError)
+    keys = _code_levels(depth, code_pass, progress)
     if len(keys) > max_nodes:
         raise CorruptStreamError(f"the octree holds {len(keys)} leaves, more than the {max_nodes} points declared")
     return keys
-
-
-def _code_levels_checked(depth, code_pass, progress, max_nodes, error_type) -> np.ndarray:
-    """:func:`_code_levels` that stops as soon as a level would exceed ``max_nodes`` nodes."""
-
-    def checked(d: int, i: int, ctx: np.ndarray) -> np.ndarray:
-        if len(ctx) > max_nodes:
-            raise error_type(f"octree level {d} holds {len(ctx)} nodes, more than the {max_nodes} points declared")
-        return code_pass(d, i, ctx)
-
-    return _code_levels(depth, checked, progress)

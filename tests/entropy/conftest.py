@@ -28,7 +28,7 @@ def coder(request) -> Coder:
     return load_coder(request.param)
 
 
-def roundtrip(coder: Coder, calls: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
+def assert_roundtrip(coder: Coder, calls: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
     """Encodes (symbols, freqs) calls, decodes them back with the same tables, checks equality; returns the bytes."""
     enc = coder.encoder()
     for symbols, freqs in calls:

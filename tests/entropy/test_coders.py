@@ -20,7 +20,7 @@ from omnicodec.entropy import (
 from omnicodec.entropy import coder as coder_module
 from omnicodec.errors import BitstreamError, InputError, TruncatedStreamError, UnsupportedVersionError
 
-from .conftest import load_coder, roundtrip
+from .conftest import assert_roundtrip, load_coder
 
 ONE = 1 << PROB_BITS
 
@@ -56,7 +56,7 @@ def test_mixed_calls_roundtrip(coder, rng):
     calls.append((np.zeros(5, dtype=np.int64), np.array([ONE])))  # a one-symbol alphabet codes nothing
     calls.append((np.array([0, 1, 0]), np.array([1, ONE - 1])))  # extreme probabilities
     calls.append((np.array([1, 1, 1]), np.array([ONE - 1, 1])))
-    roundtrip(coder, calls)
+    assert_roundtrip(coder, calls)
 
 
 def test_adaptive_chunks_roundtrip(coder, rng):
@@ -101,7 +101,7 @@ def test_shared_table_equals_repeated_rows_constriction(rng):
 def test_torchac_chunking(monkeypatch, rng):
     coder = load_coder("torchac")
     monkeypatch.setattr(torchac_coder, "_CHUNK_ENTRIES", 1000)  # forces many frames per call
-    roundtrip(coder, [random_categorical(rng, 3000, 9, shared=True), random_categorical(rng, 2000, 5)])
+    assert_roundtrip(coder, [random_categorical(rng, 3000, 9, shared=True), random_categorical(rng, 2000, 5)])
 
 
 # --- efficiency -------------------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_torchac_chunking(monkeypatch, rng):
 
 def test_binary_1m_within_1_percent_of_ideal(coder, rng):
     bits, freqs = random_binary(rng, 1_000_000)
-    data = roundtrip(coder, [(bits, freqs)])
+    data = assert_roundtrip(coder, [(bits, freqs)])
     ideal = ideal_bits(bits, freqs)
     assert len(data) * 8 <= ideal * 1.01
 
@@ -118,7 +118,7 @@ def test_categorical_1m_within_1_percent_of_ideal(coder, rng):
     per_symbol = random_categorical(rng, 1_000_000, 8)
     shared = random_categorical(rng, 1_000_000, 256, shared=True)
     for symbols, freqs in (per_symbol, shared):
-        data = roundtrip(coder, [(symbols, freqs)])
+        data = assert_roundtrip(coder, [(symbols, freqs)])
         assert len(data) * 8 <= ideal_bits(symbols, freqs) * 1.01
 
 
@@ -257,5 +257,5 @@ GOLDEN = {
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_golden_bytes(name):
     """A coder version (or table rule) that changes stream bytes fails here: old streams may not decode."""
-    data = roundtrip(load_coder(name), golden_calls())
+    data = assert_roundtrip(load_coder(name), golden_calls())
     assert hashlib.sha256(data).hexdigest() == GOLDEN[name]

@@ -21,7 +21,7 @@ def weight(k: int, c_in: int, c_out: int) -> torch.Tensor:
     return torch.randn(k, c_in, c_out) / (k * c_in) ** 0.5
 
 
-def run_both(fn, x: SparseTensor, *params: torch.Tensor):
+def assert_backends_agree(fn, x: SparseTensor, *params: torch.Tensor):
     """fn(x, *params) on both backends: outputs and gradients of (features, *params) for a fixed upstream grad."""
     results = []
     for name in ("torch", "minkowski"):
@@ -43,19 +43,19 @@ def run_both(fn, x: SparseTensor, *params: torch.Tensor):
 def test_submanifold(kernel, dilation, stride):
     x = random_cloud(400, 10, seed=kernel, stride=stride, channels=4)
     w, b = weight(kernel**3, 4, 5), torch.randn(5)
-    run_both(lambda t, ww, bb: F.conv3d(t, ww, bb, dilation=dilation), x, w, b)
+    assert_backends_agree(lambda t, ww, bb: F.conv3d(t, ww, bb, dilation=dilation), x, w, b)
 
 
 @pytest.mark.parametrize(("kernel", "tensor_stride"), [(2, 1), (2, 4), (3, 1), (3, 2)])
 def test_strided(kernel, tensor_stride):
     x = random_cloud(400, 10, seed=kernel + tensor_stride, stride=tensor_stride, low=-5, channels=4)
-    run_both(lambda t, ww: F.conv3d(t, ww, stride=2), x, weight(kernel**3, 4, 3))
+    assert_backends_agree(lambda t, ww: F.conv3d(t, ww, stride=2), x, weight(kernel**3, 4, 3))
 
 
 @pytest.mark.parametrize("tensor_stride", [2, 8])
 def test_generative_transpose(tensor_stride):
     x = random_cloud(200, 8, seed=tensor_stride, stride=tensor_stride, low=-3, channels=4)
-    run_both(F.generative_transpose_conv3d, x, weight(8, 4, 3), torch.randn(3))
+    assert_backends_agree(F.generative_transpose_conv3d, x, weight(8, 4, 3), torch.randn(3))
 
 
 def test_pruning_and_a_small_network():
@@ -70,10 +70,10 @@ def test_pruning_and_a_small_network():
         y = F.prune(y, y.coordinates.sum(dim=1) % 3 != 0)  # a mask that cannot differ between backends
         return F.prune_to(y, x)
 
-    run_both(net, x, w1, w2, w3, w4)
+    assert_backends_agree(net, x, w1, w2, w3, w4)
 
 
 def test_batched():
     a, b = random_cloud(300, 8, seed=1, channels=3), random_cloud(300, 8, seed=2, channels=3)
     x = SparseTensor.collate([(a.coordinates, a.features), (b.coordinates, b.features)])
-    run_both(lambda t, w, w2: F.conv3d(F.conv3d(t, w), w2, stride=2), x, weight(27, 3, 4), weight(8, 4, 2))
+    assert_backends_agree(lambda t, w, w2: F.conv3d(F.conv3d(t, w), w2, stride=2), x, weight(27, 3, 4), weight(8, 4, 2))
