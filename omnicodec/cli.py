@@ -43,6 +43,8 @@ def _codec_params(args: argparse.Namespace) -> dict[str, Any]:
         params["grid_step"] = args.grid_step
     if args.merge_duplicates:
         params["merge_duplicates"] = True
+    if args.model is not None:
+        params["model"] = args.model
     return params
 
 
@@ -149,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="voxel size in input units: 1 for integer voxel positions, 0.001 for metres to 1 mm")
     p.add_argument("--coder", default="constriction", choices=["constriction", "torchac"], help="entropy coder")
     p.add_argument("--merge-duplicates", action="store_true", help="one point per voxel, attributes averaged")
+    p.add_argument("--model", default=None, metavar="NAME",
+                   help="occupancy model of the learned codec: auto (default: dense or lidar, chosen from the data), "
+                        "dense or lidar")
     p.add_argument("--json", action="store_true", help="print bits, bpp, points and seconds as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_compress)

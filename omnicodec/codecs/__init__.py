@@ -11,7 +11,7 @@ from .registry import Codec, available_codecs, codec_for_stream, get_codec, regi
 
 __all__ = ["compress", "decompress", "Codec", "register_codec", "get_codec", "available_codecs", "DEFAULT_CODECS"]
 
-DEFAULT_CODECS = {"pointcloud": "octree"}
+DEFAULT_CODECS = {"pointcloud": "learned"}
 """The codec used for each modality when none is named."""
 
 

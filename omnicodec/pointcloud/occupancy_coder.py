@@ -27,7 +27,7 @@ from ..entropy import freqs_from_counts
 from ..errors import CorruptStreamError
 from .octree import CHILD_OFFSETS, expand_children
 
-__all__ = ["encode_occupancy", "decode_occupancy"]
+__all__ = ["encode_occupancy", "decode_occupancy", "AdaptiveBinary", "pass_contexts", "child_neighbours", "chunks"]
 
 _FACE_DIRS = [(a, s) for a in range(3) for s in (-1, 1)]
 _AXIS_BIT = (4, 2, 1)  # child-index bit of the x, y, z offset
@@ -46,7 +46,7 @@ _COUNT_LIMIT = 1 << 13
 Progress = Callable[[int], None] | None
 
 
-class _AdaptiveBinary:
+class AdaptiveBinary:
     """Integer counts per context; probabilities for a chunk come from the counts before it."""
 
     def __init__(self) -> None:
@@ -81,7 +81,7 @@ _LUT_COLUMN, _LUT_CHILD = _child_lookup_tables()
 _POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
 
 
-def _child_neighbours(nbr: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def child_neighbours(nbr: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """The (C, 26) neighbour table of the next level, from the parents' table and occupancy codes.
 
     A child's neighbour lies in its own parent or in one of the parent's neighbours, so it is found by gathers:
@@ -133,12 +133,12 @@ def _octant_plan(i: int) -> tuple[list[int], list[tuple[int, int]]]:
 _PLANS = [_octant_plan(i) for i in range(8)]
 
 
-def _contexts(i: int, nbr: np.ndarray, bits: np.ndarray) -> np.ndarray:
+def pass_contexts(i: int, nbr: np.ndarray, bits: np.ndarray) -> np.ndarray:
     """(P,) context index of child ``i`` of every parent, given the bits of lower child indices in ``bits``.
 
     Args:
         i: child index being coded.
-        nbr: (P, 26) neighbour table of the parents (:func:`_child_neighbours`).
+        nbr: (P, 26) neighbour table of the parents (:func:`child_neighbours`).
         bits: (P, 8) uint8 child bits decoded so far (columns below ``i`` are valid).
     """
     n = len(nbr)
@@ -174,18 +174,18 @@ def _code_levels(depth: int, code_pass: Callable, progress: Progress) -> np.ndar
     for d in range(depth):
         bits = np.zeros((len(keys), 8), dtype=np.uint8)
         for i in range(8):
-            ctx = _contexts(i, nbr, bits)
+            ctx = pass_contexts(i, nbr, bits)
             bits[:, i] = code_pass(d, i, ctx)
         codes = np.packbits(bits, axis=1, bitorder="little")[:, 0]
         keys = expand_children(keys, codes)
         if d + 1 < depth:
-            nbr = _child_neighbours(nbr, codes)
+            nbr = child_neighbours(nbr, codes)
         if progress is not None:
             progress(1)
     return keys
 
 
-def _chunks(n: int):
+def chunks(n: int):
     start, size = 0, _FIRST_CHUNK
     while start < n:
         yield start, min(n, start + size)
@@ -201,11 +201,11 @@ def encode_occupancy(codes: list[np.ndarray], encoder, progress: Progress = None
         encoder: an entropy encoder (``omnicodec.entropy``) the bits are written to.
         progress: called with 1 after each level.
     """
-    model = _AdaptiveBinary()
+    model = AdaptiveBinary()
 
     def code_pass(d: int, i: int, ctx: np.ndarray) -> np.ndarray:
         sym = ((codes[d] >> i) & 1).astype(np.int64)
-        for a, b in _chunks(len(ctx)):
+        for a, b in chunks(len(ctx)):
             encoder.encode(sym[a:b], model.freqs(ctx[a:b]))
             model.update(ctx[a:b], sym[a:b])
         return sym
@@ -228,13 +228,13 @@ def decode_occupancy(decoder, depth: int, max_nodes: int, progress: Progress = N
     Raises:
         CorruptStreamError: a level decodes to more nodes than ``max_nodes``.
     """
-    model = _AdaptiveBinary()
+    model = AdaptiveBinary()
 
     def code_pass(d: int, i: int, ctx: np.ndarray) -> np.ndarray:
         if len(ctx) > max_nodes:
             raise CorruptStreamError(f"octree level {d} holds {len(ctx)} nodes, more than the {max_nodes} declared")
         sym = np.empty(len(ctx), dtype=np.int64)
-        for a, b in _chunks(len(ctx)):
+        for a, b in chunks(len(ctx)):
             sym[a:b] = decoder.decode(model.freqs(ctx[a:b]))
             model.update(ctx[a:b], sym[a:b])
         return sym

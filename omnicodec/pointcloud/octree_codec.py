@@ -110,6 +110,16 @@ class OctreeCodec(Codec):
     """Octree occupancy with context-modelled adaptive arithmetic coding; attributes coded losslessly."""
 
     description = "octree occupancy, context-modelled adaptive arithmetic coding (lossless on the grid)"
+    geometry_options: tuple[str, ...] = ()
+
+    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, **options: Any) -> dict[str, Any]:
+        """Code the occupancy codes of every level; returns parameters to record in the header."""
+        encode_occupancy(codes, encoder, progress=progress)
+        return {}
+
+    def _decode_geometry(self, decoder, depth: int, voxels: int, progress, params: dict) -> np.ndarray:
+        """Decode the sorted Morton keys of the occupied voxels."""
+        return decode_occupancy(decoder, depth, voxels, progress=progress)
 
     def compress(
         self,
@@ -119,6 +129,7 @@ class OctreeCodec(Codec):
         coder: str = "constriction",
         merge_duplicates: bool = False,
         progress: bool = False,
+        **geometry: Any,
     ) -> bytes:
         """Compress a point cloud.
 
@@ -129,10 +140,16 @@ class OctreeCodec(Codec):
             coder: entropy coder, ``"constriction"`` or ``"torchac"``.
             merge_duplicates: one point per voxel, attributes averaged (otherwise every point is kept).
             progress: show a progress bar over the octree levels.
+            **geometry: options of the occupancy coder (none for this codec; see subclasses).
 
         Returns:
             The stream bytes.
         """
+        if geometry and not self.geometry_options:
+            raise InputError(f"codec {self.id!r} has no option {sorted(geometry)[0]!r}")
+        unknown = sorted(set(geometry) - set(self.geometry_options))
+        if unknown:
+            raise InputError(f"codec {self.id!r} has no option {unknown[0]!r}; it takes {', '.join(self.geometry_options)}")
         if not isinstance(data, PointCloud):
             raise InputError(f"the octree codec compresses PointCloud objects, not {type(data).__name__}")
         if len(data) > limits.MAX_POINTS:
@@ -148,10 +165,11 @@ class OctreeCodec(Codec):
         counts = np.diff(np.r_[starts, len(keys)])
         depth = depth_for(q) if len(q) else 0
         chunks: list[Chunk] = []
+        geometry_params: dict[str, Any] = {}
         if depth:
             enc = entropy.encoder()
             with progress_bar(depth, "octree levels", enabled=progress, unit="level") as bar:
-                encode_occupancy(occupancy_codes(leaves, depth), enc, progress=bar.update)
+                geometry_params = self._encode_geometry(occupancy_codes(leaves, depth), enc, bar.update, **geometry)
             chunks.append(Chunk("OCCU", enc.finish()))
         duplicates = bool(len(counts)) and int(counts.max()) > 1 and not merge_duplicates
         if duplicates:
@@ -171,6 +189,7 @@ class OctreeCodec(Codec):
             "duplicates": duplicates,
             "positions_dtype": data.positions.dtype.str,
             "attributes": specs,
+            **geometry_params,
         }
         header = StreamHeader(modality="pointcloud", codec=self.id, coder_id=entropy.id, params=params)
         return pack(header, chunks)
@@ -187,7 +206,7 @@ class OctreeCodec(Codec):
         if depth:
             dec = entropy.decoder(stream.chunk("OCCU"))
             with progress_bar(depth, "octree levels", enabled=progress, unit="level") as bar:
-                leaves = decode_occupancy(dec, depth, voxels, progress=bar.update)
+                leaves = self._decode_geometry(dec, depth, voxels, bar.update, stream.header.params)
         else:
             leaves = np.zeros(0, np.int64)
         if len(leaves) != voxels:

@@ -1,0 +1,55 @@
+"""The learned lossless point-cloud codec (codec id ``learned``, the default for point clouds).
+
+The same stream layout as the baseline ``octree`` codec (positions on an integer grid, points per voxel, lossless
+attributes), with the occupancy coded by :mod:`.learned_coder`: a small integer network over sparse convolution
+features of the coarser level and the child-level neighbourhood decoded so far, mixed with adaptive counts. Two
+models ship (:mod:`.model_zoo`): ``dense`` for voxelised surfaces and ``lidar`` for LiDAR sweeps on a fine grid;
+``model="auto"`` picks one from the data. The header records the model's name and sha256, and decoding refuses a
+stream whose model this installation does not have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..codecs.registry import register_codec
+from ..errors import CorruptStreamError, ModelError
+from .learned_coder import decode_occupancy_learned, encode_occupancy_learned
+from .model_zoo import AUTO, choose_model, load_model
+from .octree_codec import OctreeCodec
+
+__all__ = ["LearnedCodec"]
+
+
+@register_codec("learned", modality="pointcloud")
+class LearnedCodec(OctreeCodec):
+    """Octree occupancy with a learned, exactly computed probability model; attributes coded losslessly.
+
+    ``compress(cloud, grid_step=None, coder="constriction", merge_duplicates=False, progress=False, model="auto")``;
+    ``model`` is ``"auto"`` (dense or LiDAR, chosen from the data) or a model name from
+    :func:`~omnicodec.pointcloud.model_zoo.list_models`.
+    """
+
+    description = "octree occupancy, learned sparse-convolution entropy model (lossless on the grid)"
+    geometry_options = ("model",)
+
+    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, model: str = AUTO) -> dict[str, Any]:
+        name = choose_model(codes) if model == AUTO else model
+        net = load_model(name)
+        encode_occupancy_learned(codes, net, encoder, progress=progress)
+        return {"model": name, "weights_sha256": net.sha256}
+
+    def _decode_geometry(self, decoder, depth: int, voxels: int, progress, params: dict) -> np.ndarray:
+        name, digest = params.get("model"), params.get("weights_sha256")
+        if not isinstance(name, str) or not isinstance(digest, str):
+            raise CorruptStreamError("learned stream does not name its model")
+        try:
+            net = load_model(name)
+        except Exception as exc:  # an unknown name is a stream from another installation
+            raise ModelError(f"the stream was coded with model {name!r}, which cannot be loaded here: {exc}") from None
+        if net.sha256 != digest:
+            raise ModelError(f"the stream was coded with model {name!r} sha256 {digest[:16]}..., this installation has "
+                             f"{net.sha256[:16]}...; decode with the omnicodec version that wrote it")
+        return decode_occupancy_learned(decoder, depth, voxels, net, progress=progress)

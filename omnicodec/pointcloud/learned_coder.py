@@ -1,0 +1,186 @@
+"""Octree occupancy coding with the learned model, coarse to fine.
+
+The walk is the baseline's (:mod:`.occupancy_coder`): eight passes per level, pass ``i`` coding child ``i`` of every
+occupied parent, and the baseline's adaptive context counts run alongside. On the coarse levels (more than
+``learned_levels`` above the leaves) the counts alone give the probabilities, exactly as in the baseline codec; on
+the finer levels the network (:mod:`.occupancy_net`) gives them, with the counts as one of its inputs. Every
+probability is an integer computed exactly, so encoder and decoder agree on any machine.
+
+:func:`trace_levels` runs the same walk on a known octree and returns what the network sees, for training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CorruptStreamError
+from .child_context import child_states, neighbour_keys, parent_table
+from .occupancy_coder import AdaptiveBinary, child_neighbours, chunks, pass_contexts
+from .occupancy_net import IntOccupancyNet, count_bucket
+from .octree import expand_children
+
+__all__ = ["encode_occupancy_learned", "decode_occupancy_learned", "trace_levels", "LevelTrace"]
+
+Progress = Callable[[int], None] | None
+_ROWS = 1 << 17  # rows per network call
+
+
+@dataclass
+class LevelTrace:
+    """What the network sees on one level of a known octree (for training).
+
+    Attributes:
+        level: level counted from the finest (0 = the leaves are coded).
+        table: (P, 27) int64 extended parent neighbour table (:func:`~.child_context.parent_table`).
+        position: (P,) int64 index of each parent within its own parent.
+        states: (8, P, 124) int8 block states (:func:`~.child_context.child_states`), one block per pass.
+        count_idx: (8, P) int64 adaptive-count buckets.
+        bits: (P, 8) uint8 the child bits.
+    """
+
+    level: int
+    table: np.ndarray
+    position: np.ndarray
+    states: np.ndarray
+    count_idx: np.ndarray
+    bits: np.ndarray
+
+
+def _walk(depth: int, levels: int, learned_levels: int, net: IntOccupancyNet | None, code_pass: Callable,
+          progress: Progress, on_level: Callable | None = None) -> np.ndarray:
+    """The coarse-to-fine walk; ``code_pass(d, i, ctx, logits, states)`` codes one pass and returns its bits
+    (``logits`` when a network is given, ``states`` on learned levels)."""
+    keys = np.zeros(1, dtype=np.int64)
+    nbr = np.full((1, 26), -1, dtype=np.int64)
+    position = np.zeros(1, dtype=np.int64)
+    for d in range(depth):
+        level = depth - 1 - d
+        learned = level < learned_levels
+        n = len(keys)
+        bits = np.zeros((n, 8), dtype=np.uint8)
+        if learned:
+            table = parent_table(nbr)
+            term = net.level_term(table, position) if net is not None else None
+        for i in range(8):
+            ctx = pass_contexts(i, nbr, bits)
+            logits = states = None
+            if learned and net is not None:
+                nkeys = neighbour_keys(table, bits)
+                logits = np.empty(n, dtype=np.int64)
+                for a in range(0, n, _ROWS):
+                    b = min(n, a + _ROWS)
+                    logits[a:b] = net.pass_logits_keys(term[a:b], nkeys[a:b], i, level)
+            elif learned:
+                states = child_states(i, table, bits)
+            bits[:, i] = code_pass(d, i, ctx, logits, states)
+        codes = np.packbits(bits, axis=1, bitorder="little")[:, 0]
+        if on_level is not None and learned:
+            on_level(level, table, position, bits)
+        keys = expand_children(keys, codes)
+        if d + 1 < depth:
+            nbr = child_neighbours(nbr, codes)
+            position = np.nonzero(np.unpackbits(codes[:, None], axis=1, bitorder="little"))[1].astype(np.int64)
+        if progress is not None:
+            progress(1)
+    return keys
+
+
+def _coder(model: AdaptiveBinary, net: IntOccupancyNet | None, ctx: np.ndarray, logits: np.ndarray | None,
+           a: int, b: int) -> np.ndarray:
+    """Frequency tables of the rows a..b of a pass."""
+    cf = model.freqs(ctx[a:b])
+    if logits is None:
+        return cf
+    return net.freqs(logits[a:b], count_bucket(cf, model.counts[ctx[a:b]].sum(axis=1)))
+
+
+def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, encoder, progress: Progress = None) -> None:
+    """Code the occupancy codes of every level (from :func:`~.octree.occupancy_codes`) with the learned model.
+
+    Args:
+        codes: ``depth`` uint8 arrays, one code per occupied node of each level in Morton order.
+        net: the occupancy model.
+        encoder: an entropy encoder (``omnicodec.entropy``).
+        progress: called with 1 after each level.
+    """
+    model = AdaptiveBinary()
+
+    def code_pass(d, i, ctx, logits, states):
+        sym = ((codes[d] >> i) & 1).astype(np.int64)
+        for a, b in chunks(len(ctx)):
+            encoder.encode(sym[a:b], _coder(model, net, ctx, logits, a, b))
+            model.update(ctx[a:b], sym[a:b])
+        return sym
+
+    c = net.config
+    _walk(len(codes), c.levels, c.learned_levels, net, code_pass, progress)
+
+
+def decode_occupancy_learned(decoder, depth: int, max_nodes: int, net: IntOccupancyNet,
+                             progress: Progress = None) -> np.ndarray:
+    """Decode the octree written by :func:`encode_occupancy_learned`.
+
+    Returns:
+        (M,) sorted int64 Morton keys of the occupied leaves.
+
+    Raises:
+        CorruptStreamError: a level decodes to more nodes than ``max_nodes``.
+    """
+    model = AdaptiveBinary()
+
+    def code_pass(d, i, ctx, logits, states):
+        if len(ctx) > max_nodes:
+            raise CorruptStreamError(f"octree level {d} holds {len(ctx)} nodes, more than the {max_nodes} declared")
+        sym = np.empty(len(ctx), dtype=np.int64)
+        for a, b in chunks(len(ctx)):
+            sym[a:b] = decoder.decode(_coder(model, net, ctx, logits, a, b))
+            model.update(ctx[a:b], sym[a:b])
+        return sym
+
+    c = net.config
+    keys = _walk(depth, c.levels, c.learned_levels, net, code_pass, progress)
+    if len(keys) > max_nodes:
+        raise CorruptStreamError(f"the octree holds {len(keys)} leaves, more than the {max_nodes} points declared")
+    return keys
+
+
+def trace_levels(codes: list[np.ndarray], levels: int, learned_levels: int) -> list[LevelTrace]:
+    """The network's inputs on the learned levels of a known octree, with the count model run as in coding.
+
+    Args:
+        codes: occupancy codes of every level (:func:`~.octree.occupancy_codes`).
+        levels: level classes of the network.
+        learned_levels: how many of the finest levels the network codes.
+
+    Returns:
+        One :class:`LevelTrace` per learned level, coarse to fine.
+    """
+    model = AdaptiveBinary()
+    pending: dict[str, list] = {"states": [], "count_idx": []}
+    out: list[LevelTrace] = []
+
+    def code_pass(d, i, ctx, logits, states):
+        sym = ((codes[d] >> i) & 1).astype(np.int64)
+        if states is not None:
+            idx = np.empty(len(ctx), dtype=np.int64)
+        for a, b in chunks(len(ctx)):
+            if states is not None:
+                cf = model.freqs(ctx[a:b])
+                idx[a:b] = count_bucket(cf, model.counts[ctx[a:b]].sum(axis=1))
+            model.update(ctx[a:b], sym[a:b])
+        if states is not None:
+            pending["states"].append(states)
+            pending["count_idx"].append(idx)
+        return sym
+
+    def on_level(level, table, position, bits):
+        out.append(LevelTrace(level, table, position, np.stack(pending["states"]), np.stack(pending["count_idx"]),
+                              bits.copy()))
+        pending["states"].clear()
+        pending["count_idx"].clear()
+
+    _walk(len(codes), levels, learned_levels, None, code_pass, None, on_level)
+    return out
