@@ -18,6 +18,7 @@ lint: install
 
 bench: install
 	@$(PY) tools/bench_octree.py
+	@$(PY) tools/bench_lossless.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -37,7 +37,8 @@ def test_compress_decompress_info_eval(tmp_path, scan, capsys):
 
     assert main(["info", str(omc), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["codec"] == "octree" and info["modality"] == "pointcloud" and info["params"]["points"] == 2000
+    assert info["codec"] == "learned" and info["modality"] == "pointcloud" and info["params"]["points"] == 2000
+    assert info["model"] in ("dense", "lidar") and len(info["weights_sha256"]) == 64
 
     dec = tmp_path / "dec.pcd"
     assert main(["decompress", str(omc), "-o", str(dec)]) == 0
@@ -84,6 +85,34 @@ def test_errors_are_one_line_with_exit_2(tmp_path, scan):
         assert len(lines) == 1 and "Traceback" not in r.stderr, (args, r.stderr)
     assert not (tmp_path / "x.omc").exists() and not (tmp_path / "y.ply").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_model_option(tmp_path, scan, capsys):
+    path, cloud = scan
+    omc = tmp_path / "x.omc"
+    assert main(["compress", str(path), "-o", str(omc), "--model", "dense", "-q"]) == 0
+    assert main(["info", str(omc)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["codec", "learned"] for line in lines), lines
+    assert any(line.split() == ["model", "dense"] for line in lines), lines
+    assert any(line.split()[0] == "weights_sha256" for line in lines), lines
+    dec = tmp_path / "x.ply"
+    assert main(["decompress", str(omc), "-o", str(dec), "-q"]) == 0
+    assert same_on_grid(cloud, omnicodec.read(dec))
+
+
+def test_bad_model_options_are_one_line_with_exit_2(tmp_path, scan):
+    path, _ = scan
+    out = tmp_path / "x.omc"
+    r = _run("compress", str(path), "-o", str(out), "--model", "nope")
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "model" in r.stderr and "nope" in r.stderr, r.stderr
+    r = _run("compress", str(path), "-o", str(out), "--codec", "octree", "--model", "dense")
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "model" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scan.ply"]
 
 
 def test_truncated_stream_fails_without_partial_output(tmp_path, scan):

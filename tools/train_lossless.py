@@ -68,7 +68,7 @@ class Record:
             i, j = keep // p, keep % p
             self.levels.append(dict(
                 level=t.level,
-                table=torch.from_numpy(t.table.astype(np.int64)),
+                table=torch.from_numpy(t.table.astype(np.int32)),
                 position=torch.from_numpy(t.position),
                 i=torch.from_numpy(i), j=torch.from_numpy(j),
                 states=torch.from_numpy(t.states[i, j]),
@@ -109,7 +109,7 @@ def step_loss(net: OccupancyNet, rec: Record, device: torch.device) -> tuple[tor
     total, rows = 0.0, 0
     levels = net.config.levels
     for lv in rec.levels:
-        table = lv["table"].to(device)
+        table = lv["table"].to(device).long()
         pfeat = net.parent_features(table, lv["position"].to(device))
         j = lv["j"].to(device)
         x = binary_inputs_torch(lv["states"].to(device), table[j, :26] >= 0, lv["i"].to(device),

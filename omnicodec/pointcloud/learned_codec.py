@@ -4,16 +4,15 @@ The same stream layout as the baseline ``octree`` codec (positions on an integer
 attributes), with the occupancy coded by :mod:`.learned_coder`: a small integer network over sparse convolution
 features of the coarser level and the child-level neighbourhood decoded so far, mixed with adaptive counts. Two
 models ship (:mod:`.model_zoo`): ``dense`` for voxelised surfaces and ``lidar`` for LiDAR sweeps on a fine grid;
-``model="auto"`` picks one from the data. The header records the model's name and sha256, and decoding refuses a
+``model="auto"`` picks one from the data. The stream header records the model's name and sha256, and decoding refuses a
 stream whose model this installation does not have.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from ..bitstream import StreamHeader
 from ..codecs.registry import register_codec
 from ..errors import CorruptStreamError, ModelError
 from .learned_coder import decode_occupancy_learned, encode_occupancy_learned
@@ -35,16 +34,16 @@ class LearnedCodec(OctreeCodec):
     description = "octree occupancy, learned sparse-convolution entropy model (lossless on the grid)"
     geometry_options = ("model",)
 
-    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, model: str = AUTO) -> dict[str, Any]:
+    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, model: str = AUTO) -> dict[str, str]:
         name = choose_model(codes) if model == AUTO else model
         net = load_model(name)
         encode_occupancy_learned(codes, net, encoder, progress=progress)
         return {"model": name, "weights_sha256": net.sha256}
 
-    def _decode_geometry(self, decoder, depth: int, voxels: int, progress, params: dict) -> np.ndarray:
-        name, digest = params.get("model"), params.get("weights_sha256")
-        if not isinstance(name, str) or not isinstance(digest, str):
-            raise CorruptStreamError("learned stream does not name its model")
+    def _decode_geometry(self, decoder, depth: int, voxels: int, progress, header: StreamHeader) -> np.ndarray:
+        name, digest = header.model, header.weights_sha256.hex()
+        if not name or len(digest) != 64:
+            raise CorruptStreamError("learned stream does not name its model and its weights' sha256")
         try:
             net = load_model(name)
         except Exception as exc:  # an unknown name is a stream from another installation

@@ -6,16 +6,22 @@ occupied parent, and the baseline's adaptive context counts run alongside. On th
 the finer levels the network (:mod:`.occupancy_net`) gives them, with the counts as one of its inputs. Every
 probability is an integer computed exactly, so encoder and decoder agree on any machine.
 
+On a learned level the encoder prices every pass both ways (network, counts alone) and codes one flag bit before
+the pass saying which it used, so a cloud unlike the training data costs at most a few bits more than the baseline.
+The decoder computes the network only for the passes that use it.
+
 :func:`trace_levels` runs the same walk on a known octree and returns what the network sees, for training.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..entropy import PROB_BITS
 from ..errors import CorruptStreamError
 from .child_context import child_states, neighbour_keys, parent_table
 from .occupancy_coder import AdaptiveBinary, child_neighbours, chunks, pass_contexts
@@ -26,6 +32,7 @@ __all__ = ["encode_occupancy_learned", "decode_occupancy_learned", "trace_levels
 
 Progress = Callable[[int], None] | None
 _ROWS = 1 << 17  # rows per network call
+_FLAG = np.array([1 << (PROB_BITS - 1), 1 << (PROB_BITS - 1)], dtype=np.int32)  # an even binary choice
 
 
 @dataclass
@@ -68,11 +75,7 @@ def _walk(depth: int, levels: int, learned_levels: int, net: IntOccupancyNet | N
             ctx = pass_contexts(i, nbr, bits)
             logits = states = None
             if learned and net is not None:
-                nkeys = neighbour_keys(table, bits)
-                logits = np.empty(n, dtype=np.int64)
-                for a in range(0, n, _ROWS):
-                    b = min(n, a + _ROWS)
-                    logits[a:b] = net.pass_logits_keys(term[a:b], nkeys[a:b], i, level)
+                logits = functools.partial(_pass_logits, net, term, table, bits, i, level)
             elif learned:
                 states = child_states(i, table, bits)
             bits[:, i] = code_pass(d, i, ctx, logits, states)
@@ -88,13 +91,23 @@ def _walk(depth: int, levels: int, learned_levels: int, net: IntOccupancyNet | N
     return keys
 
 
-def _coder(model: AdaptiveBinary, net: IntOccupancyNet | None, ctx: np.ndarray, logits: np.ndarray | None,
-           a: int, b: int) -> np.ndarray:
-    """Frequency tables of the rows a..b of a pass."""
-    cf = model.freqs(ctx[a:b])
-    if logits is None:
-        return cf
-    return net.freqs(logits[a:b], count_bucket(cf, model.counts[ctx[a:b]].sum(axis=1)))
+def _pass_logits(net: IntOccupancyNet, term, table: np.ndarray, bits: np.ndarray, i: int, level: int) -> np.ndarray:
+    """(P,) network logits of pass ``i`` (computed only when the pass uses the network)."""
+    nkeys = neighbour_keys(table, bits)
+    logits = np.empty(len(table), dtype=np.int64)
+    for a in range(0, len(table), _ROWS):
+        b = min(len(table), a + _ROWS)
+        logits[a:b] = net.pass_logits_keys(term[a:b], nkeys[a:b], i, level)
+    return logits
+
+
+def _net_freqs(model: AdaptiveBinary, net: IntOccupancyNet, ctx: np.ndarray, cf: np.ndarray,
+               logits: np.ndarray) -> np.ndarray:
+    return net.freqs(logits, count_bucket(cf, model.counts[ctx].sum(axis=1)))
+
+
+def _cost(freqs: np.ndarray, sym: np.ndarray) -> float:
+    return float(-np.log2(freqs[np.arange(len(sym)), sym] / float(1 << PROB_BITS)).sum())
 
 
 def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, encoder, progress: Progress = None) -> None:
@@ -110,9 +123,25 @@ def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, enco
 
     def code_pass(d, i, ctx, logits, states):
         sym = ((codes[d] >> i) & 1).astype(np.int64)
+        if logits is None:
+            for a, b in chunks(len(ctx)):
+                encoder.encode(sym[a:b], model.freqs(ctx[a:b]))
+                model.update(ctx[a:b], sym[a:b])
+            return sym
+        z = logits()
+        tables: tuple[list, list] = ([], [])
+        cost = [0.0, 0.0]
         for a, b in chunks(len(ctx)):
-            encoder.encode(sym[a:b], _coder(model, net, ctx, logits, a, b))
+            cf = model.freqs(ctx[a:b])
+            nf = _net_freqs(model, net, ctx[a:b], cf, z[a:b])
+            for k, t in enumerate((cf, nf)):
+                tables[k].append(t)
+                cost[k] += _cost(t, sym[a:b])
             model.update(ctx[a:b], sym[a:b])
+        use_net = int(cost[1] < cost[0])
+        encoder.encode(np.array([use_net]), _FLAG)
+        for (a, b), t in zip(chunks(len(ctx)), tables[use_net], strict=True):
+            encoder.encode(sym[a:b], t)
         return sym
 
     c = net.config
@@ -135,8 +164,10 @@ def decode_occupancy_learned(decoder, depth: int, max_nodes: int, net: IntOccupa
         if len(ctx) > max_nodes:
             raise CorruptStreamError(f"octree level {d} holds {len(ctx)} nodes, more than the {max_nodes} declared")
         sym = np.empty(len(ctx), dtype=np.int64)
+        z = logits() if logits is not None and decoder.decode(_FLAG, 1)[0] == 1 else None
         for a, b in chunks(len(ctx)):
-            sym[a:b] = decoder.decode(_coder(model, net, ctx, logits, a, b))
+            cf = model.freqs(ctx[a:b])
+            sym[a:b] = decoder.decode(cf if z is None else _net_freqs(model, net, ctx[a:b], cf, z[a:b]))
             model.update(ctx[a:b], sym[a:b])
         return sym
 

@@ -112,12 +112,13 @@ class OctreeCodec(Codec):
     description = "octree occupancy, context-modelled adaptive arithmetic coding (lossless on the grid)"
     geometry_options: tuple[str, ...] = ()
 
-    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, **options: Any) -> dict[str, Any]:
-        """Code the occupancy codes of every level; returns parameters to record in the header."""
+    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, **options: Any) -> dict[str, str]:
+        """Code the occupancy codes of every level; returns the ``model`` and ``weights_sha256`` (hex) used, if any,
+        for the stream header."""
         encode_occupancy(codes, encoder, progress=progress)
         return {}
 
-    def _decode_geometry(self, decoder, depth: int, voxels: int, progress, params: dict) -> np.ndarray:
+    def _decode_geometry(self, decoder, depth: int, voxels: int, progress, header: StreamHeader) -> np.ndarray:
         """Decode the sorted Morton keys of the occupied voxels."""
         return decode_occupancy(decoder, depth, voxels, progress=progress)
 
@@ -189,9 +190,11 @@ class OctreeCodec(Codec):
             "duplicates": duplicates,
             "positions_dtype": data.positions.dtype.str,
             "attributes": specs,
-            **geometry_params,
         }
-        header = StreamHeader(modality="pointcloud", codec=self.id, coder_id=entropy.id, params=params)
+        model = str(geometry_params.get("model", ""))
+        sha = bytes.fromhex(geometry_params.get("weights_sha256", ""))
+        header = StreamHeader(modality="pointcloud", codec=self.id, coder_id=entropy.id, params=params, model=model,
+                              weights_sha256=sha)
         return pack(header, chunks)
 
     def decompress(self, stream: Stream, *, progress: bool = False) -> PointCloud:
@@ -206,7 +209,7 @@ class OctreeCodec(Codec):
         if depth:
             dec = entropy.decoder(stream.chunk("OCCU"))
             with progress_bar(depth, "octree levels", enabled=progress, unit="level") as bar:
-                leaves = self._decode_geometry(dec, depth, voxels, bar.update, stream.header.params)
+                leaves = self._decode_geometry(dec, depth, voxels, bar.update, stream.header)
         else:
             leaves = np.zeros(0, np.int64)
         if len(leaves) != voxels:

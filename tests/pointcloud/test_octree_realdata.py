@@ -26,11 +26,12 @@ def _step(cloud) -> float:
     return 1.0 if integer else 0.001
 
 
+@pytest.mark.parametrize("codec", ["octree", "learned"])
 @pytest.mark.parametrize("name", _FILES or ["<no data>"])
-def test_exact_round_trip_on_real_data(shared_data, name):
+def test_exact_round_trip_on_real_data(shared_data, name, codec):
     cloud = omnicodec.read(shared_data / name)
     step = _step(cloud)
-    stream = omnicodec.compress(cloud, grid_step=step)
+    stream = omnicodec.compress(cloud, grid_step=step, codec=codec)
     out = omnicodec.decompress(stream)
     assert same_on_grid(cloud, out, step), name
     assert out.positions.dtype == cloud.positions.dtype
