@@ -254,7 +254,8 @@ def binary_inputs_torch(states: torch.Tensor, pexist: torch.Tensor, i: torch.Ten
     """(R, n_inputs) float version of :func:`binary_inputs` with a pass and a level per row (for training)."""
     return torch.cat([
         (states == OCCUPIED).float(), (states == UNKNOWN).float(), pexist.float(),
-        torch.nn.functional.one_hot(i, 8).float(), torch.nn.functional.one_hot(level.clamp(max=levels - 1), levels).float(),
+        torch.nn.functional.one_hot(i, 8).float(),
+        torch.nn.functional.one_hot(level.clamp(max=levels - 1), levels).float(),
     ], dim=1)
 
 

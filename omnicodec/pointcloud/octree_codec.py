@@ -150,7 +150,8 @@ class OctreeCodec(Codec):
             raise InputError(f"codec {self.id!r} has no option {sorted(geometry)[0]!r}")
         unknown = sorted(set(geometry) - set(self.geometry_options))
         if unknown:
-            raise InputError(f"codec {self.id!r} has no option {unknown[0]!r}; it takes {', '.join(self.geometry_options)}")
+            takes = ", ".join(self.geometry_options)
+            raise InputError(f"codec {self.id!r} has no option {unknown[0]!r}; it takes {takes}")
         if not isinstance(data, PointCloud):
             raise InputError(f"the octree codec compresses PointCloud objects, not {type(data).__name__}")
         if len(data) > limits.MAX_POINTS:
