@@ -143,7 +143,7 @@ def test_bad_inputs_raise_input_error(rng):
     with pytest.raises(InputError, match="positive"):
         _compress(PointCloud(np.zeros((2, 3))), grid_step=-1)
     with pytest.raises(InputError, match="unknown codec"):
-        _compress(PointCloud(np.zeros((2, 3))), codec="nope")
+        omnicodec.compress(PointCloud(np.zeros((2, 3))), codec="nope")
     with pytest.raises(InputError):
         _compress(PointCloud(np.zeros((2, 3))), coder="zip")
     with pytest.raises(InputError, match="only numeric"):
