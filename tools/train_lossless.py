@@ -97,7 +97,7 @@ def build_records(path: Path, n: int, crop: tuple[int, int], row_fraction: float
         if len(c) < 64:
             continue
         codes, m = prepare(c)
-        records.append(Record(trace_levels(codes, config.levels, config.learned_levels), row_fraction, rng, m))
+        records.append(Record(trace_levels(codes, config.learned_levels), row_fraction, rng, m))
         if (r + 1) % 20 == 0:
             log(f"traced {r + 1}/{n} crops ({time.time() - t0:.0f} s)")
     ts.close()
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     val_traces = []
     for k in np.linspace(0, len(vs) - 1, args.val_crops).round().astype(int):
         codes, m = prepare(vs.crop(int(k), d["val_points"], vrng).coords)
-        val_traces.append((trace_levels(codes, config.levels, config.learned_levels), m))
+        val_traces.append((trace_levels(codes, config.learned_levels), m))
     log(f"{len(records)} crops, {sum(len(lv['j']) for r in records for lv in r.levels):,} rows; "
         f"{len(val_traces)} validation crops")
 

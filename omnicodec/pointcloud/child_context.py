@@ -17,6 +17,7 @@ from .octree import CHILD_OFFSETS
 
 __all__ = [
     "PARENT_DELTAS", "BLOCK_DELTAS", "EMPTY", "OCCUPIED", "UNKNOWN", "child_states", "parent_table", "neighbour_keys",
+    "neighbour_lookup",
 ]
 
 PARENT_DELTAS = [d for d in itertools.product((-1, 0, 1), repeat=3) if d != (0, 0, 0)]
@@ -28,21 +29,28 @@ _OWN = len(PARENT_DELTAS)  # column of the parent itself in the extended table
 _AXIS_BIT = np.array([4, 2, 1])
 
 
-def _block_tables() -> tuple[np.ndarray, np.ndarray]:
-    """(8, 124) column in the extended parent table and child index of each block voxel, per child index."""
+def neighbour_lookup(deltas: list[tuple[int, int, int]], own: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the child-level voxel at each offset from child c lies: (8, K) column of its parent in a parent
+    neighbour table (columns in :data:`PARENT_DELTAS` order, ``own`` for the parent itself) and (8, K) its child
+    index within that parent.
+
+    Args:
+        deltas: K offsets at the child level, each within -2..2 per axis (so the parent is a neighbour or itself).
+        own: the column value that stands for the parent itself.
+    """
     index = {d: k for k, d in enumerate(PARENT_DELTAS)}
-    column = np.empty((8, len(BLOCK_DELTAS)), dtype=np.int64)
-    child = np.empty((8, len(BLOCK_DELTAS)), dtype=np.int64)
+    column = np.empty((8, len(deltas)), dtype=np.int64)
+    child = np.empty((8, len(deltas)), dtype=np.int64)
     for c in range(8):
-        for k, delta in enumerate(BLOCK_DELTAS):
+        for k, delta in enumerate(deltas):
             t = CHILD_OFFSETS[c] + np.asarray(delta)
             parent = tuple(int(x) for x in np.floor_divide(t, 2))
-            column[c, k] = _OWN if parent == (0, 0, 0) else index[parent]
+            column[c, k] = own if parent == (0, 0, 0) else index[parent]
             child[c, k] = int(((t % 2) * _AXIS_BIT).sum())
     return column, child
 
 
-_COLUMN, _CHILD = _block_tables()
+_COLUMN, _CHILD = neighbour_lookup(BLOCK_DELTAS, own=_OWN)
 
 
 def parent_table(nbr: np.ndarray) -> np.ndarray:

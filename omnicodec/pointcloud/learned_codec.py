@@ -14,7 +14,7 @@ import numpy as np
 
 from ..bitstream import StreamHeader
 from ..codecs.registry import register_codec
-from ..errors import CorruptStreamError, ModelError
+from ..errors import CorruptStreamError, InputError, ModelError
 from .learned_coder import decode_occupancy_learned, encode_occupancy_learned
 from .model_zoo import AUTO, choose_model, load_model
 from .octree_codec import OctreeCodec
@@ -46,7 +46,7 @@ class LearnedCodec(OctreeCodec):
             raise CorruptStreamError("learned stream does not name its model and its weights' sha256")
         try:
             net = load_model(name)
-        except Exception as exc:  # an unknown name is a stream from another installation
+        except (InputError, ModelError) as exc:  # an unknown name is a stream from another installation
             raise ModelError(f"the stream was coded with model {name!r}, which cannot be loaded here: {exc}") from None
         if net.sha256 != digest:
             raise ModelError(f"the stream was coded with model {name!r} sha256 {digest[:16]}..., this installation has "

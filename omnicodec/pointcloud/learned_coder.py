@@ -56,7 +56,7 @@ class LevelTrace:
     bits: np.ndarray
 
 
-def _walk(depth: int, levels: int, learned_levels: int, net: IntOccupancyNet | None, code_pass: Callable,
+def _walk(depth: int, learned_levels: int, net: IntOccupancyNet | None, code_pass: Callable,
           progress: Progress, on_level: Callable | None = None) -> np.ndarray:
     """The coarse-to-fine walk; ``code_pass(d, i, ctx, logits, states)`` codes one pass and returns its bits
     (``logits`` when a network is given, ``states`` on learned levels)."""
@@ -144,8 +144,7 @@ def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, enco
             encoder.encode(sym[a:b], t)
         return sym
 
-    c = net.config
-    _walk(len(codes), c.levels, c.learned_levels, net, code_pass, progress)
+    _walk(len(codes), net.config.learned_levels, net, code_pass, progress)
 
 
 def decode_occupancy_learned(decoder, depth: int, max_nodes: int, net: IntOccupancyNet,
@@ -171,19 +170,17 @@ def decode_occupancy_learned(decoder, depth: int, max_nodes: int, net: IntOccupa
             model.update(ctx[a:b], sym[a:b])
         return sym
 
-    c = net.config
-    keys = _walk(depth, c.levels, c.learned_levels, net, code_pass, progress)
+    keys = _walk(depth, net.config.learned_levels, net, code_pass, progress)
     if len(keys) > max_nodes:
         raise CorruptStreamError(f"the octree holds {len(keys)} leaves, more than the {max_nodes} points declared")
     return keys
 
 
-def trace_levels(codes: list[np.ndarray], levels: int, learned_levels: int) -> list[LevelTrace]:
+def trace_levels(codes: list[np.ndarray], learned_levels: int) -> list[LevelTrace]:
     """The network's inputs on the learned levels of a known octree, with the count model run as in coding.
 
     Args:
         codes: occupancy codes of every level (:func:`~.octree.occupancy_codes`).
-        levels: level classes of the network.
         learned_levels: how many of the finest levels the network codes.
 
     Returns:
@@ -213,5 +210,5 @@ def trace_levels(codes: list[np.ndarray], levels: int, learned_levels: int) -> l
         pending["states"].clear()
         pending["count_idx"].clear()
 
-    _walk(len(codes), levels, learned_levels, None, code_pass, None, on_level)
+    _walk(len(codes), learned_levels, None, code_pass, None, on_level)
     return out

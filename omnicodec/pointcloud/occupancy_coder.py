@@ -25,6 +25,7 @@ import numpy as np
 
 from ..entropy import freqs_from_counts
 from ..errors import CorruptStreamError
+from .child_context import neighbour_lookup
 from .octree import CHILD_OFFSETS, expand_children
 
 __all__ = ["encode_occupancy", "decode_occupancy", "AdaptiveBinary", "pass_contexts", "child_neighbours", "chunks"]
@@ -63,21 +64,7 @@ class AdaptiveBinary:
         self.counts[used] = rows
 
 
-def _child_lookup_tables() -> tuple[np.ndarray, np.ndarray]:
-    """For child index c and neighbour delta k: the column of the neighbour's parent in the parent's table (-1 for
-    the parent itself) and the neighbour's child index within that parent."""
-    column = np.empty((8, len(_DELTAS)), dtype=np.int64)
-    child = np.empty((8, len(_DELTAS)), dtype=np.int64)
-    for c in range(8):
-        for k, delta in enumerate(_DELTAS):
-            t = CHILD_OFFSETS[c] + np.asarray(delta)
-            parent = tuple(int(x) for x in np.floor_divide(t, 2))
-            column[c, k] = -1 if parent == (0, 0, 0) else _DELTA_INDEX[parent]
-            child[c, k] = int(((t % 2) * np.array(_AXIS_BIT)).sum())
-    return column, child
-
-
-_LUT_COLUMN, _LUT_CHILD = _child_lookup_tables()
+_LUT_COLUMN, _LUT_CHILD = neighbour_lookup(_DELTAS, own=-1)
 _POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
 
 

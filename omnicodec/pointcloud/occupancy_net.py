@@ -291,7 +291,8 @@ class IntOccupancyNet:
         self.f = f
         self.sha256 = sha256
         self._check_exact()
-        self._block_tables = _block_tables(f["w1"], c.levels)
+        self._block_tables = _block_tables(f["w1"])
+        self._count_term = f["count_term"].numpy().astype(np.int64) + int(f["b3"][0])
 
     def level_term(self, table: np.ndarray, position: np.ndarray) -> torch.Tensor:
         """(P, hidden) integer-valued first-layer term of the parent features, shared by the 8 passes of a level
@@ -374,7 +375,7 @@ class IntOccupancyNet:
 
     def freqs(self, logits: np.ndarray, count_idx: np.ndarray) -> np.ndarray:
         """(R, 2) int32 frequency tables from network logits and adaptive-count buckets."""
-        z = logits + self.f["count_term"].numpy().astype(np.int64)[count_idx] + int(self.f["b3"][0])
+        z = logits + self._count_term[count_idx]
         lim = len(self.prob_table) // 2
         k = np.clip(z >> _TABLE_STEP_LOG2, -lim, lim) + lim
         f1 = self.prob_table[k]
@@ -384,7 +385,7 @@ class IntOccupancyNet:
         return out
 
 
-def _block_tables(w1: torch.Tensor, levels: int) -> torch.Tensor:
+def _block_tables(w1: torch.Tensor) -> torch.Tensor:
     """(8 * 27 * 512, hidden) first-layer rows: for pass i, parent column c (26 neighbours, then the parent) and
     key ``2 * code + exists`` (``code`` = the child bits coded so far), the sum of the weights of the block voxels
     in that parent plus the weight of its existence."""

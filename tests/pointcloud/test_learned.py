@@ -59,7 +59,7 @@ def test_child_states_match_a_dense_grid(rng):
     """The 5x5x5 block states read through neighbour tables equal those read off a dense voxel grid."""
     coords = _surface(rng, 3000, 40)
     codes, c = _codes(coords)
-    traces = trace_levels(codes, 8, 2)
+    traces = trace_levels(codes, 2)
     t = traces[-1]  # the finest level: parents at depth-1, children = the leaves
     parents = morton_decode(np.unique(np.sort(morton_encode(c)) >> 3))
     occ = np.zeros(c.max(axis=0) + 8, dtype=bool)
@@ -82,7 +82,7 @@ def test_fast_and_reference_logits_agree(rng):
     """The table lookup path the coder uses gives the same integers as the product over binary inputs."""
     model = _random_model()
     codes, _ = _codes(_surface(rng))
-    for t in trace_levels(codes, 8, 3):
+    for t in trace_levels(codes, 3):
         pf = model.parent_features(t.table, t.position)
         term = model.level_term(t.table, t.position)
         pexist = t.table[:, :26] >= 0
@@ -104,7 +104,7 @@ def test_training_forward_matches_the_integer_model(rng):
             p.add_(torch.randn_like(p) * 0.3)
     model = IntOccupancyNet(net.export())
     codes, _ = _codes(_surface(rng))
-    t = trace_levels(codes, 8, 3)[-1]
+    t = trace_levels(codes, 3)[-1]
     i = 5
     table = torch.from_numpy(t.table)
     n = len(t.position)
@@ -219,8 +219,7 @@ def test_stream_from_another_model_is_refused(rng):
         (dict(model="unknown"), ModelError, "cannot be loaded here"),
         (dict(model="", weights_sha256=b""), CorruptStreamError, "does not name its model"),
     ]:
-        fields = dict(model=s.header.model, weights_sha256=s.header.weights_sha256, **{})
-        fields.update(change)
+        fields = {"model": s.header.model, "weights_sha256": s.header.weights_sha256, **change}
         header = StreamHeader(s.header.modality, s.header.codec, s.header.coder_id, s.header.params, **fields)
         bad = pack(header, [Chunk(c.tag, c.data) for c in s.chunks])
         with pytest.raises(err, match=msg):
