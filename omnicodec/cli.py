@@ -1,8 +1,9 @@
 """The ``omnicodec`` command line (also ``python -m omnicodec``).
 
-Commands: ``compress``, ``decompress``, ``eval``, ``info``. Errors are one line on stderr with exit status 2 for bad
-usage or input (1 for anything unexpected; set ``OMNICODEC_DEBUG=1`` for a traceback); outputs are written
-atomically, so a failure leaves no partial file.
+Commands: ``compress``, ``decompress``, ``batch``, ``eval``, ``info``. Errors are one line on stderr with exit
+status 2 for bad usage or input (1 for anything unexpected; set ``OMNICODEC_DEBUG=1`` for a traceback); outputs are
+written atomically, so a failure leaves no partial file. ``batch`` (and ``decompress`` of a folder) exits with 3 when
+it finished but some frames failed, and with 128 + the signal number (130, 143) when SIGINT or SIGTERM stopped it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .errors import OmnicodecError
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
+EXIT_FAILED_FRAMES = 3  # a batch (or a folder decode) finished, but some frames failed
 
 
 def _print_json(obj: Any) -> None:
@@ -85,6 +87,10 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     from .codecs import decompress
     from .io import write
 
+    if args.input.is_dir():
+        return _decompress_folder(args)
+    if args.format is not None:
+        raise OmnicodecError("--format is for decoding a folder of streams; name the output file instead")
     t0 = time.perf_counter()
     stream = open_stream(args.input)
     data = decompress(stream, progress=not args.quiet)
@@ -96,6 +102,65 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(f"{args.input} -> {args.output} ({t1 - t0:.2f} s)")
     return 0
+
+
+def _decompress_folder(args: argparse.Namespace) -> int:
+    """Every ``.omc`` under a folder to OUTDIR, mirrored, as ``--format``; a failed stream is reported and skipped."""
+    from .bitstream import open_stream
+    from .codecs import decompress
+    from .io import write
+    from .progress import progress_bar
+
+    ext = "." + (args.format or "ply").lower().lstrip(".")
+    if ext not in (".ply", ".pcd", ".bin", ".las", ".laz"):
+        raise OmnicodecError(f"--format {args.format!r}: choose ply, pcd, bin, las or laz")
+    if args.output.exists() and not args.output.is_dir():
+        raise OmnicodecError(f"{args.output}: exists and is not a folder (a folder of streams decodes to a folder)")
+    streams = sorted(p for p in args.input.rglob("*.omc") if not p.name.startswith("."))
+    if not streams:
+        raise OmnicodecError(f"{args.input}: the folder holds no .omc streams")
+    failures = []
+    t0 = time.perf_counter()
+    with progress_bar(len(streams), "streams", enabled=not args.quiet, unit="stream") as bar:
+        for path in streams:
+            target = args.output / path.relative_to(args.input).with_suffix(ext)
+            try:
+                write(target, decompress(open_stream(path)))
+            except OmnicodecError as exc:
+                failures.append(path)
+                print(f"omnicodec decompress: error: {path}: {exc}", file=sys.stderr)
+            bar.update(1)
+    seconds = time.perf_counter() - t0
+    if args.json:
+        _print_json({"input": str(args.input), "output": str(args.output), "streams": len(streams),
+                     "failed": [str(p) for p in failures], "seconds": seconds})
+    elif not args.quiet:
+        print(f"{args.input} -> {args.output}: {len(streams) - len(failures)} of {len(streams)} streams decoded "
+              f"({seconds:.2f} s)")
+    return EXIT_FAILED_FRAMES if failures else 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import BatchInterrupted, run
+    from .batch.manifest import format_summary
+
+    try:
+        result = run(args.inputs, args.output, codec=args.codec, grid_step=args.grid_step, rate=args.rate,
+                     model=args.model, coder=args.coder, workers=args.workers, threads=args.threads, ray=args.ray,
+                     resume=args.resume, verify=args.verify, manifest=args.manifest, progress=not args.quiet,
+                     log=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True))
+        status = 0 if result.ok else EXIT_FAILED_FRAMES
+    except BatchInterrupted as exc:
+        result, status = exc.result, 128 + exc.signum
+        print(f"omnicodec batch: interrupted by signal {exc.signum}; finished streams and {result.manifest} are "
+              "kept; rerun with --resume to finish", file=sys.stderr)
+    if args.json:
+        _print_json({**result.summary, "manifest": str(result.manifest), "workers": result.workers,
+                     "interrupted": result.interrupted})
+    else:
+        print(format_summary(result.summary))
+        print(f"manifest: {result.manifest}")
+    return status
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -158,12 +223,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_compress)
 
-    p = sub.add_parser("decompress", help="decode an .omc stream; the output format follows the extension")
-    p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True, help="e.g. out.ply, out.pcd, out.bin, out.las")
+    p = sub.add_parser("decompress", help="decode an .omc stream (or a folder of them); the output format follows "
+                                          "the extension")
+    p.add_argument("input", type=Path, help="a stream, or a folder searched recursively for .omc streams")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="e.g. out.ply, out.pcd, out.bin, out.las; a folder when the input is one")
+    p.add_argument("--format", default=None, metavar="EXT",
+                   help="output format for a folder of streams: ply (default), pcd, bin, las, laz")
     p.add_argument("--json", action="store_true")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_decompress)
+
+    p = sub.add_parser("batch", help="compress many point clouds (a LiDAR sequence) in parallel, resumably")
+    p.add_argument("inputs", nargs="+", help="files, folders (searched recursively) or glob patterns")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="output folder; the streams mirror the input names, plus manifest.jsonl")
+    p.add_argument("--codec", default=None, help="codec id (default: learned)")
+    p.add_argument("--grid-step", type=float, default=None, metavar="S",
+                   help="voxel size in input units: 1 for integer voxel positions, 0.001 for metres to 1 mm")
+    p.add_argument("--rate", type=int, default=None, metavar="R",
+                   help="rate point of a lossy codec (1 = lowest); without it, coding is lossless")
+    p.add_argument("--model", default=None, metavar="NAME", help="occupancy model: auto (default), dense or lidar")
+    p.add_argument("--coder", default=None, choices=["constriction", "torchac"], help="entropy coder")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: CPU cores)")
+    p.add_argument("--threads", type=int, default=None, metavar="T",
+                   help="torch threads per worker (default: cores / workers)")
+    p.add_argument("--ray", default=None, metavar="auto|ADDRESS",
+                   help="run on Ray: auto starts a local instance, ADDRESS joins a cluster (e.g. 10.0.0.1:6379)")
+    p.add_argument("--resume", action="store_true", help="skip frames whose stream exists and is intact")
+    p.add_argument("--verify", action="store_true", help="decode each new stream and check it against its input")
+    p.add_argument("--manifest", type=Path, default=None, help="manifest path (default OUTDIR/manifest.jsonl)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or log lines")
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("eval", help="quality of DECODED against REFERENCE (D1/D2 PSNR, PSNR-Y, SSIM, WS-PSNR)")
     p.add_argument("reference", type=Path)

@@ -1,0 +1,118 @@
+"""Finding the frames of a batch: files, folders and glob patterns to (input, output stream) pairs.
+
+The outputs mirror the inputs under the output folder. The root they are mirrored from is the common folder of
+the inputs' roots: a folder input is its own root, a file's root is its parent folder, and a glob's root is the
+folder before its first wildcard. ``seq/000000.bin`` given as ``seq/`` becomes ``OUT/000000.omc``; two sequence
+folders ``a/`` and ``b/`` become ``OUT/a/...`` and ``OUT/b/...``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..io import POINT_CLOUD_EXTENSIONS
+
+__all__ = ["Frame", "find_frames", "stream_name", "STREAM_SUFFIX"]
+
+STREAM_SUFFIX = ".omc"
+_MAGIC = set("*?[")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One input file and the stream it becomes."""
+
+    input: Path
+    output: Path
+    name: str  # the input's path relative to the mirrored root, with "/" separators
+
+    @property
+    def key(self) -> str:
+        """The input path as the manifest records it."""
+        return os.fspath(self.input)
+
+
+def stream_name(relative: Path) -> Path:
+    """The stream's path for an input's relative path: its extension replaced by ``.omc``."""
+    return relative.with_suffix(STREAM_SUFFIX)
+
+
+def _is_point_cloud(path: Path) -> bool:
+    return path.suffix.lower() in POINT_CLOUD_EXTENSIONS and not path.name.startswith(".")
+
+
+def _glob_root(pattern: str) -> Path:
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts:
+        if _MAGIC & set(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _expand(item: str | os.PathLike) -> tuple[list[Path], Path]:
+    """The point-cloud files one input names, and its root."""
+    text = os.fspath(item)
+    path = Path(text)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_point_cloud(p)
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        if not files:
+            raise InputError(f"{text}: the folder holds no point-cloud files ({' '.join(POINT_CLOUD_EXTENSIONS)})")
+        return files, path
+    if path.is_file():
+        if path.suffix.lower() not in POINT_CLOUD_EXTENSIONS:
+            raise InputError(f"{text}: not a point-cloud file ({' '.join(POINT_CLOUD_EXTENSIONS)})")
+        return [path], path.parent
+    if _MAGIC & set(text):
+        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if _is_point_cloud(Path(p)) and
+                       Path(p).is_file())
+        if not files:
+            raise InputError(f"{text}: the pattern matches no point-cloud files")
+        return files, _glob_root(text)
+    raise InputError(f"{text}: no such file or folder")
+
+
+def find_frames(inputs: list[str | os.PathLike], outdir: str | os.PathLike) -> list[Frame]:
+    """The frames of a batch, in input order (each folder and pattern sorted), each file once.
+
+    Args:
+        inputs: files, folders (searched recursively for .ply .pcd .bin .las .laz) or glob patterns (``**``
+            allowed).
+        outdir: the output folder.
+
+    Raises:
+        InputError: no inputs, a missing path, a pattern or folder without point clouds, or two inputs that would
+            write the same stream (``a.ply`` and ``a.pcd`` in one folder).
+    """
+    if not inputs:
+        raise InputError("no inputs given")
+    found: list[tuple[Path, Path]] = []
+    roots = []
+    for item in inputs:
+        files, root = _expand(item)
+        roots.append(root.resolve())
+        found.extend((f, root) for f in files)
+    common = Path(os.path.commonpath(roots))
+    out = Path(outdir)
+    frames: list[Frame] = []
+    seen_inputs: set[Path] = set()
+    seen_outputs: dict[Path, Path] = {}
+    for path, _ in found:
+        resolved = path.resolve()
+        if resolved in seen_inputs:
+            continue
+        seen_inputs.add(resolved)
+        relative = resolved.relative_to(common)
+        output = out / stream_name(relative)
+        if output in seen_outputs:
+            raise InputError(f"{seen_outputs[output]} and {path} would both be written to {output}; "
+                             "batch them separately")
+        seen_outputs[output] = path
+        frames.append(Frame(path, output, relative.as_posix()))
+    return frames

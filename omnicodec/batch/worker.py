@@ -1,0 +1,141 @@
+"""The work of one batch worker: compress one frame (and optionally decode and check it).
+
+The same functions run in a local process pool and in Ray actors, so both produce the same bytes. A worker is set
+up once (:func:`setup_worker`): torch's thread count is fixed and the learned models are loaded, so every frame
+after the first reuses them. The worker never writes outputs; it returns the stream to the caller, which writes it
+atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import OmnicodecError
+
+__all__ = ["EncodeConfig", "setup_worker", "encode_frame", "worker_stats"]
+
+
+@dataclass(frozen=True)
+class EncodeConfig:
+    """What every frame of a batch is compressed with."""
+
+    codec: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # codec parameters, e.g. grid_step, model, rate
+    verify: bool = False
+    threads: int = 1  # torch threads per worker
+
+
+_STATE: dict[str, Any] = {"config": None, "frames": 0}
+
+
+def setup_worker(config: EncodeConfig, ignore_sigint: bool = True) -> int:
+    """Prepare this process to encode frames; returns its pid.
+
+    Args:
+        config: the batch's settings.
+        ignore_sigint: leave SIGINT to the parent, which stops the workers itself (a terminal's Ctrl-C reaches the
+            whole process group).
+    """
+    if ignore_sigint:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    torch.set_num_threads(max(1, int(config.threads)))
+    _STATE["config"] = config
+    if (config.codec or "learned") == "learned":
+        from ..pointcloud.model_zoo import list_models, load_model
+
+        wanted = config.params.get("model", "auto")
+        for name in list_models() if wanted == "auto" else [wanted]:
+            try:
+                load_model(name)
+            except OmnicodecError:  # reported by the frames that need it
+                pass
+    return os.getpid()
+
+
+def worker_stats() -> dict[str, Any]:
+    """This worker's pid, frames done, peak resident memory (MB) and how many times a model was loaded."""
+    loads = 0
+    if "omnicodec.pointcloud.model_zoo" in sys.modules:
+        loads = sys.modules["omnicodec.pointcloud.model_zoo"].load_model.cache_info().misses
+    return {
+        "pid": os.getpid(),
+        "frames": _STATE["frames"],
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "model_loads": loads,
+    }
+
+
+def _read(path: str, payload: bytes | None):
+    from ..io import read
+
+    if payload is None:
+        return read(path)
+    with tempfile.TemporaryDirectory(prefix="omnicodec-") as tmp:  # readers take paths; keep the name's format
+        local = Path(tmp) / Path(path).name
+        local.write_bytes(payload)
+        try:
+            return read(local)
+        except OmnicodecError as exc:  # name the original path, not the temporary copy
+            raise type(exc)(str(exc).replace(os.fspath(local), path)) from None
+
+
+def _verify(cloud, stream: bytes) -> bool:
+    """Decode ``stream`` and check it against ``cloud``: every point and attribute value on the coding grid."""
+    from ..codecs import decompress
+    from ..pointcloud.compare import same_on_grid
+
+    decoded = decompress(stream)
+    return same_on_grid(cloud, decoded, decoded.grid.step if decoded.grid else 1.0)
+
+
+def encode_frame(path: str, payload: bytes | None = None) -> dict[str, Any]:
+    """Compress one frame with the worker's settings.
+
+    Args:
+        path: the input file (read from disk when ``payload`` is None).
+        payload: the file's bytes, for workers that do not share the caller's disk (Ray).
+
+    Returns:
+        ``{"input", "points", "bits", "bpp", "encode_seconds", "verified", "error", "stream", "worker"}``; on a
+        failure ``error`` is one line and ``stream`` is None. Never raises for a bad frame.
+    """
+    from ..codecs import compress
+    from ..types import PointCloud
+
+    config: EncodeConfig = _STATE["config"]
+    if config is None:
+        raise RuntimeError("setup_worker() was not called in this process")
+    row: dict[str, Any] = {"input": path, "points": None, "bits": None, "bpp": None, "encode_seconds": None,
+                           "verified": None, "error": None, "stream": None}
+    try:
+        cloud = _read(path, payload)
+        if not isinstance(cloud, PointCloud):
+            raise OmnicodecError(f"{path}: not a point cloud")
+        t0 = time.perf_counter()
+        stream = compress(cloud, codec=config.codec, **config.params)
+        row["encode_seconds"] = time.perf_counter() - t0
+        row.update(points=len(cloud), bits=8 * len(stream), bpp=8 * len(stream) / max(len(cloud), 1))
+        if config.verify:
+            row["verified"] = _verify(cloud, stream)
+            if not row["verified"]:
+                raise OmnicodecError(f"{path}: the decoded stream differs from the input")
+        row["stream"] = stream
+    except OmnicodecError as exc:
+        row["error"] = str(exc)
+    except MemoryError:
+        row["error"] = f"{path}: out of memory"
+    except Exception as exc:  # a bug, reported for this frame; the batch goes on
+        row["error"] = f"{path}: internal error: {type(exc).__name__}: {exc}"
+    _STATE["frames"] += 1
+    row["worker"] = worker_stats()
+    return row
