@@ -30,6 +30,21 @@ def test_command_line_examples(tmp_path):
         assert r.returncode == 0, (command, r.stderr)
 
 
+def test_batch_examples(tmp_path):
+    """The first block of the batch section runs on the bundled samples; its streams decode to the samples."""
+    (tmp_path / "datasets").symlink_to(REPO / "datasets")
+    block = _block((REPO / "README.md").read_text(), "## Sequences: batch compression", "```bash")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
+    assert len(commands) == 3 and all(c.startswith("omnicodec ") for c in commands)
+    for command in commands:
+        r = subprocess.run([sys.executable, "-m", "omnicodec", *command.split()[1:]], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, (command, r.stderr)
+    samples = sorted(p.stem for p in (REPO / "datasets" / "samples").glob("*.pcd"))
+    assert sorted(p.stem for p in (tmp_path / "samples_decoded").glob("*.pcd")) == samples
+
+
 def test_python_example(tmp_path, monkeypatch):
     (tmp_path / "datasets").symlink_to(REPO / "datasets")
     monkeypatch.chdir(tmp_path)

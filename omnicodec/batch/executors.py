@@ -152,7 +152,10 @@ class RayPool:
             try:
                 ray.init(**kwargs)
             except (ConnectionError, ValueError, RuntimeError) as exc:
-                raise InputError(f"cannot reach the Ray cluster at {self.address!r}: {exc}") from None
+                hint = ("" if os.environ.get("RAY_AUTH_MODE") else "; if the cluster uses token authentication (the "
+                        "default of `ray start` since Ray 2.59), set RAY_AUTH_MODE=token (the token is read from "
+                        "RAY_AUTH_TOKEN or ~/.ray/auth_token)")
+                raise InputError(f"cannot reach the Ray cluster at {self.address!r}: {exc}{hint}") from None
             self._started_ray = True
         remote = ray.remote(num_cpus=1, max_restarts=0)(_RayWorker)
         self._actors = [remote.remote(self.config) for _ in range(self.workers)]

@@ -55,13 +55,18 @@ def _glob_root(pattern: str) -> Path:
     return Path(*fixed) if fixed else Path(".")
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """Point-cloud files under a folder, recursively, sorted; hidden files and folders skipped."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and _is_point_cloud(p)
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
 def _expand(item: str | os.PathLike) -> tuple[list[Path], Path]:
     """The point-cloud files one input names, and its root."""
     text = os.fspath(item)
     path = Path(text)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_point_cloud(p)
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = _folder_files(path)
         if not files:
             raise InputError(f"{text}: the folder holds no point-cloud files ({' '.join(POINT_CLOUD_EXTENSIONS)})")
         return files, path
@@ -70,8 +75,12 @@ def _expand(item: str | os.PathLike) -> tuple[list[Path], Path]:
             raise InputError(f"{text}: not a point-cloud file ({' '.join(POINT_CLOUD_EXTENSIONS)})")
         return [path], path.parent
     if _MAGIC & set(text):
-        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if _is_point_cloud(Path(p)) and
-                       Path(p).is_file())
+        files = []
+        for match in sorted(Path(p) for p in glob.glob(text, recursive=True)):
+            if match.is_dir():
+                files.extend(_folder_files(match))
+            elif match.is_file() and _is_point_cloud(match):
+                files.append(match)
         if not files:
             raise InputError(f"{text}: the pattern matches no point-cloud files")
         return files, _glob_root(text)
@@ -83,7 +92,7 @@ def find_frames(inputs: list[str | os.PathLike], outdir: str | os.PathLike) -> l
 
     Args:
         inputs: files, folders (searched recursively for .ply .pcd .bin .las .laz) or glob patterns (``**``
-            allowed).
+            allowed; a folder they match is searched too).
         outdir: the output folder.
 
     Raises:
