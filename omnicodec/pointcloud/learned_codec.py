@@ -10,6 +10,8 @@ stream whose model this installation does not have.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..bitstream import StreamHeader
@@ -34,11 +36,11 @@ class LearnedCodec(OctreeCodec):
     description = "octree occupancy, learned sparse-convolution entropy model (lossless on the grid)"
     geometry_options = ("model",)
 
-    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, model: str = AUTO) -> dict[str, str]:
+    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, model: str = AUTO) -> dict[str, Any]:
         name = choose_model(codes) if model == AUTO else model
         net = load_model(name)
         encode_occupancy_learned(codes, net, encoder, progress=progress)
-        return {"model": name, "weights_sha256": net.sha256}
+        return {"model": name, "weights_sha256": net.sha256, "params": {"direct_levels": True}}
 
     def _decode_geometry(self, decoder, depth: int, voxels: int, progress, header: StreamHeader) -> np.ndarray:
         name, digest = header.model, header.weights_sha256.hex()
@@ -51,4 +53,7 @@ class LearnedCodec(OctreeCodec):
         if net.sha256 != digest:
             raise ModelError(f"the stream was coded with model {name!r} sha256 {digest[:16]}..., this installation has "
                              f"{net.sha256[:16]}...; decode with the omnicodec version that wrote it")
-        return decode_occupancy_learned(decoder, depth, voxels, net, progress=progress)
+        direct = header.params.get("direct_levels", False)
+        if not isinstance(direct, bool):
+            raise CorruptStreamError(f"learned stream parameter direct_levels is {direct!r}, not true or false")
+        return decode_occupancy_learned(decoder, depth, voxels, net, progress=progress, direct_levels=direct)

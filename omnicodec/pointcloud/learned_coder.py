@@ -57,9 +57,10 @@ class LevelTrace:
 
 
 def _walk(depth: int, learned_levels: int, net: IntOccupancyNet | None, code_pass: Callable,
-          progress: Progress, on_level: Callable | None = None) -> np.ndarray:
+          progress: Progress, on_level: Callable | None = None, direct: Callable | None = None) -> np.ndarray:
     """The coarse-to-fine walk; ``code_pass(d, i, ctx, logits, states)`` codes one pass and returns its bits
-    (``logits`` when a network is given, ``states`` on learned levels)."""
+    (``logits`` when a network is given, ``states`` on learned levels). ``direct(d, n)``, when given, may code a
+    whole level of ``n`` nodes in direct mode and return its codes (None: the level is coded pass by pass)."""
     keys = np.zeros(1, dtype=np.int64)
     nbr = np.full((1, 26), -1, dtype=np.int64)
     position = np.zeros(1, dtype=np.int64)
@@ -67,21 +68,23 @@ def _walk(depth: int, learned_levels: int, net: IntOccupancyNet | None, code_pas
         level = depth - 1 - d
         learned = level < learned_levels
         n = len(keys)
-        bits = np.zeros((n, 8), dtype=np.uint8)
-        if learned:
-            table = parent_table(nbr)
-            term = net.level_term(table, position) if net is not None else None
-        for i in range(8):
-            ctx = pass_contexts(i, nbr, bits)
-            logits = states = None
-            if learned and net is not None:
-                logits = functools.partial(_pass_logits, net, term, table, bits, i, level)
-            elif learned:
-                states = child_states(i, table, bits)
-            bits[:, i] = code_pass(d, i, ctx, logits, states)
-        codes = np.packbits(bits, axis=1, bitorder="little")[:, 0]
-        if on_level is not None and learned:
-            on_level(level, table, position, bits)
+        codes = direct(d, n) if direct is not None else None
+        if codes is None:
+            bits = np.zeros((n, 8), dtype=np.uint8)
+            if learned:
+                table = parent_table(nbr)
+                term = net.level_term(table, position) if net is not None else None
+            for i in range(8):
+                ctx = pass_contexts(i, nbr, bits)
+                logits = states = None
+                if learned and net is not None:
+                    logits = functools.partial(_pass_logits, net, term, table, bits, i, level)
+                elif learned:
+                    states = child_states(i, table, bits)
+                bits[:, i] = code_pass(d, i, ctx, logits, states)
+            codes = np.packbits(bits, axis=1, bitorder="little")[:, 0]
+            if on_level is not None and learned:
+                on_level(level, table, position, bits)
         keys = expand_children(keys, codes)
         if d + 1 < depth:
             nbr = child_neighbours(nbr, codes)
@@ -110,16 +113,71 @@ def _cost(freqs: np.ndarray, sym: np.ndarray) -> float:
     return float(-np.log2(freqs[np.arange(len(sym)), sym] / float(1 << PROB_BITS)).sum())
 
 
-def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, encoder, progress: Progress = None) -> None:
+_UNIFORM8 = np.full(8, 1 << (PROB_BITS - 3), dtype=np.int32)
+_UNIFORM256 = np.full(256, 1 << (PROB_BITS - 8), dtype=np.int32)
+_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
+_LOWEST_BIT = np.array([(v & -v).bit_length() - 1 if v else 0 for v in range(256)], dtype=np.int64)
+DIRECT_SHARE = 0.995  # a level is coded in direct mode when at least this share of its nodes has one child
+
+
+def _multi_freqs(multi: int, n: int) -> np.ndarray:
+    """The binary table of "this node has several children", from their number on the level."""
+    one = int(np.clip(round(multi / max(n, 1) * (1 << PROB_BITS)), 1, (1 << PROB_BITS) - 1))
+    return np.array([(1 << PROB_BITS) - one, one], dtype=np.int32)
+
+
+def _encode_direct(encoder, code: np.ndarray) -> None:
+    """Direct mode for a level of single-child nodes (fine LiDAR levels): the number of nodes with several
+    children (32 bits), a flag per node coded with that share, the single child's index as 3 plain bits, and the
+    occupancy code of the others as 8 plain bits. No network and no contexts: those levels are noise."""
+    multi = _POPCOUNT[code] > 1
+    m = int(multi.sum())
+    encoder.encode(np.frombuffer(np.uint32(m).tobytes(), np.uint8).astype(np.int64), _UNIFORM256)
+    encoder.encode(multi.astype(np.int64), _multi_freqs(m, len(code)))
+    single = code[~multi].astype(np.int64)
+    encoder.encode(_LOWEST_BIT[single], _UNIFORM8)
+    encoder.encode(code[multi].astype(np.int64), _UNIFORM256)
+
+
+def _decode_direct(decoder, n: int) -> np.ndarray:
+    m = int(np.frombuffer(decoder.decode(_UNIFORM256, 4).astype(np.uint8).tobytes(), "<u4")[0])
+    if m > n:
+        raise CorruptStreamError(f"a direct-mode level of {n} nodes declares {m} with several children")
+    multi = decoder.decode(_multi_freqs(m, n), n).astype(bool)
+    if int(multi.sum()) != m:
+        raise CorruptStreamError("a direct-mode level's flags disagree with its count")
+    code = np.empty(n, dtype=np.uint8)
+    code[~multi] = np.left_shift(1, decoder.decode(_UNIFORM8, n - m)).astype(np.uint8)
+    code[multi] = decoder.decode(_UNIFORM256, m).astype(np.uint8)
+    if (_POPCOUNT[code[multi]] < 2).any():
+        raise CorruptStreamError("a direct-mode level holds an impossible occupancy code")
+    return code
+
+
+def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, encoder, progress: Progress = None,
+                             direct_levels: bool = True) -> None:
     """Code the occupancy codes of every level (from :func:`~.octree.occupancy_codes`) with the learned model.
+
+    Before each level a flag says whether it is coded in direct mode (:func:`_encode_direct`), chosen when at
+    least ``DIRECT_SHARE`` of its nodes have a single child; otherwise it is coded in eight passes.
 
     Args:
         codes: ``depth`` uint8 arrays, one code per occupied node of each level in Morton order.
         net: the occupancy model.
         encoder: an entropy encoder (``omnicodec.entropy``).
         progress: called with 1 after each level.
+        direct_levels: write the per-level direct-mode flag (False: the layout without it, which
+            :func:`decode_occupancy_learned` still reads with ``direct_levels=False``).
     """
     model = AdaptiveBinary()
+
+    def direct(d, n):
+        use = bool((_POPCOUNT[codes[d]] == 1).mean() >= DIRECT_SHARE)
+        encoder.encode(np.array([int(use)]), _FLAG)
+        if not use:
+            return None
+        _encode_direct(encoder, codes[d])
+        return codes[d]
 
     def code_pass(d, i, ctx, logits, states):
         sym = ((codes[d] >> i) & 1).astype(np.int64)
@@ -144,12 +202,16 @@ def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, enco
             encoder.encode(sym[a:b], t)
         return sym
 
-    _walk(len(codes), net.config.learned_levels, net, code_pass, progress)
+    _walk(len(codes), net.config.learned_levels, net, code_pass, progress, direct=direct if direct_levels else None)
 
 
 def decode_occupancy_learned(decoder, depth: int, max_nodes: int, net: IntOccupancyNet,
-                             progress: Progress = None) -> np.ndarray:
+                             progress: Progress = None, direct_levels: bool = True) -> np.ndarray:
     """Decode the octree written by :func:`encode_occupancy_learned`.
+
+    Args:
+        direct_levels: the stream has the per-level direct-mode flag (streams of omnicodec 0.1.0 before it was
+            added have none).
 
     Returns:
         (M,) sorted int64 Morton keys of the occupied leaves.
@@ -170,7 +232,12 @@ def decode_occupancy_learned(decoder, depth: int, max_nodes: int, net: IntOccupa
             model.update(ctx[a:b], sym[a:b])
         return sym
 
-    keys = _walk(depth, net.config.learned_levels, net, code_pass, progress)
+    def direct(d, n):
+        if n > max_nodes:
+            raise CorruptStreamError(f"octree level {d} holds {n} nodes, more than the {max_nodes} declared")
+        return _decode_direct(decoder, n) if decoder.decode(_FLAG, 1)[0] == 1 else None
+
+    keys = _walk(depth, net.config.learned_levels, net, code_pass, progress, direct=direct if direct_levels else None)
     if len(keys) > max_nodes:
         raise CorruptStreamError(f"the octree holds {len(keys)} leaves, more than the {max_nodes} points declared")
     return keys

@@ -112,9 +112,9 @@ class OctreeCodec(Codec):
     description = "octree occupancy, context-modelled adaptive arithmetic coding (lossless on the grid)"
     geometry_options: tuple[str, ...] = ()
 
-    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, **options: Any) -> dict[str, str]:
+    def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, **options: Any) -> dict[str, Any]:
         """Code the occupancy codes of every level; returns the ``model`` and ``weights_sha256`` (hex) used, if any,
-        for the stream header."""
+        for the stream header, and ``params``, a dict of extra header parameters the decoder needs."""
         encode_occupancy(codes, encoder, progress=progress)
         return {}
 
@@ -192,6 +192,7 @@ class OctreeCodec(Codec):
             "positions_dtype": data.positions.dtype.str,
             "attributes": specs,
         }
+        params.update(geometry_params.get("params", {}))
         model = str(geometry_params.get("model", ""))
         sha = bytes.fromhex(geometry_params.get("weights_sha256", ""))
         header = StreamHeader(modality="pointcloud", codec=self.id, coder_id=entropy.id, params=params, model=model,

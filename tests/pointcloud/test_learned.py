@@ -252,3 +252,48 @@ def test_parent_table_appends_own_index():
     nbr = np.array([[-1] * 26, [0] + [-1] * 25])
     t = parent_table(nbr)
     assert t.shape == (2, 27) and list(t[:, 26]) == [0, 1]
+
+
+def _sparse_sweep(rng, n=3000):
+    """Points scattered in a large grid (a fine LiDAR grid): the finest levels hold single-child nodes only."""
+    return np.unique(rng.integers(0, 1 << 16, size=(n, 3)), axis=0)
+
+
+def test_direct_levels_for_single_child_levels(rng, monkeypatch):
+    """Levels whose nodes almost all have one child are coded in direct mode (counted here), the octree round-trips
+    exactly, and the layout without the per-level flag still decodes."""
+    from omnicodec.pointcloud import learned_coder
+
+    model = _random_model(learned_levels=6)
+    codes, c = _codes(_sparse_sweep(rng))
+    used = []
+    real = learned_coder._encode_direct
+    monkeypatch.setattr(learned_coder, "_encode_direct", lambda enc, code: (used.append(len(code)), real(enc, code)))
+    single = [(np.unpackbits(code[:, None], axis=1).sum(axis=1) == 1).mean() for code in codes]
+    expected = [len(code) for code, share in zip(codes, single, strict=True) if share >= learned_coder.DIRECT_SHARE]
+    assert len(expected) >= 3
+    for direct in (True, False):
+        used.clear()
+        enc = get_coder("constriction").encoder()
+        encode_occupancy_learned(codes, model, enc, direct_levels=direct)
+        data = enc.finish()
+        assert used == (expected if direct else [])
+        keys = decode_occupancy_learned(get_coder("constriction").decoder(data), len(codes), len(c), model,
+                                        direct_levels=direct)
+        assert np.array_equal(keys, np.sort(morton_encode(c)))
+
+
+def test_direct_level_with_impossible_counts_is_corrupt():
+    from omnicodec.pointcloud.learned_coder import _UNIFORM256, _decode_direct
+
+    enc = get_coder("constriction").encoder()
+    enc.encode(np.array([9, 0, 0, 0]), _UNIFORM256)  # 9 nodes with several children on a level of 5
+    with pytest.raises(CorruptStreamError, match="declares 9"):
+        _decode_direct(get_coder("constriction").decoder(enc.finish()), 5)
+
+
+def test_learned_stream_records_direct_levels(rng):
+    cloud = PointCloud(_sparse_sweep(rng).astype(np.int32))
+    stream = omnicodec.compress(cloud, model="lidar")
+    assert unpack(stream).header.params["direct_levels"] is True
+    assert same_on_grid(cloud, omnicodec.decompress(stream))
