@@ -274,3 +274,39 @@ def test_ray_joins_a_running_cluster(tmp_path, sequence):
     for path in sorted(sequence.glob("*.bin")):
         assert (tmp_path / "out" / path.name).with_suffix(".omc").read_bytes() == omnicodec.compress(
             omnicodec.read(path), grid_step=STEP)
+
+
+def test_progress_bar_on_a_terminal_and_log_lines_otherwise(tmp_path, sequence):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    frames = sorted(sequence.glob("*.bin"))[:2]
+    args = [sys.executable, "-m", "omnicodec", "batch", *map(str, frames), "--grid-step", str(STEP), "--workers", "1"]
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="120")
+    plain = subprocess.run([*args, "-o", str(tmp_path / "a")], env=env, capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    lines = [line for line in plain.stderr.splitlines() if line.startswith("[")]
+    assert len(lines) == 2 and lines[0].startswith("[1/2] 000000.bin: 3,000 points,") and "bpp" in lines[0]
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a new pty is 0 columns wide
+    proc = subprocess.Popen([*args, "-o", str(tmp_path / "b")], env=env, stdout=subprocess.PIPE, stderr=follower,
+                            text=True)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        shown += chunk
+    proc.communicate(timeout=300)
+    os.close(leader)
+    assert proc.returncode == 0
+    text = shown.decode(errors="replace")
+    assert "frames:" in text and "frame/s" in text and "<" in text  # tqdm: rate and time left
+    assert "[1/2]" not in text
