@@ -1,6 +1,7 @@
 """Benchmark of batch compression: throughput and peak memory per worker, local pool and Ray, 1 and 2 workers.
 
-Usage: python tools/bench_batch.py [--data ../shared/data] [--frames 6] [--codec learned] [--no-ray] [--json PATH]
+Usage: python tools/bench_batch.py [--data ../shared/data] [--frames 6] [--codec learned] [--repeat 3] [--no-ray]
+                                  [--json PATH]
 
 Input: KITTI odometry sequence 00, frames 000000-000005 (``pointcloud/lidar/kitti00``), on the 1 mm grid
 (``--grid-step 0.001``), intensity carried losslessly: what ``omnicodec batch kitti00/ -o OUT --grid-step 0.001``
@@ -9,9 +10,10 @@ does.
 For each configuration the batch runs into a fresh folder. Throughput is frames per second of the processing, from
 the first frame handed to a worker to the last stream written; start-up (worker processes or Ray actors brought up,
 models loaded, and for ``ray auto`` the local Ray instance started) is shown apart, and "wall fps" includes it.
-Peak memory is the largest resident set of any worker. The streams of every configuration are compared with those of
-the first one (they must be the same bytes). Last, a ``--resume`` rerun of the finished sequence is timed as a whole
-command (``python -m omnicodec batch ... --resume``), interpreter start-up included.
+Each configuration runs ``--repeat`` times, round robin; the table shows the median throughput (all runs are in the
+JSON). Peak memory is the largest resident set of any worker in any run. The streams of every configuration are
+compared with those of the first one (they must be the same bytes). Last, a ``--resume`` rerun of the finished
+sequence is timed as a whole command (``python -m omnicodec batch ... --resume``), interpreter start-up included.
 
 Prints a table, then the JSON (also written to ``--json``).
 """
@@ -21,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +49,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=6, help="first N frames of kitti00")
     ap.add_argument("--codec", default="learned")
     ap.add_argument("--no-ray", action="store_true", help="skip the Ray rows")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the table shows medians")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -55,34 +60,46 @@ def main() -> None:
     configs = [("local", 1, 1), ("local", 1, 2), ("local", 2, 1)]
     if not args.no_ray:
         configs += [("ray", 1, 1), ("ray", 2, 1)]
-    rows = []
+    runs: dict[tuple, list[dict]] = {c: [] for c in configs}
     reference: dict[str, bytes] | None = None
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:
-        for kind, workers, threads in configs:
-            out = Path(tmp) / f"{kind}_{workers}w{threads}t"
-            t0 = time.perf_counter()
-            result = run([str(p) for p in inputs], out, codec=args.codec, grid_step=STEP, workers=workers,
-                         threads=threads, ray="auto" if kind == "ray" else None, progress=False, log=None)
-            wall = time.perf_counter() - t0
-            s = result.summary
-            got = streams(out)
-            reference = reference or got
-            rows.append({
-                "executor": kind,
-                "workers": workers,
-                "threads_per_worker": threads,
-                "frames": s["frames"],
-                "failed": s["failed"],
-                "total_bpp": s["total_bpp"],
-                "process_seconds": s["seconds"],
-                "startup_seconds": result.startup_seconds,
-                "fps": s["frames_per_second"],
-                "wall_fps": s["encoded"] / wall,
-                "peak_mb_per_worker": max(w["peak_mb"] for w in result.workers),
-                "model_loads_per_worker": max(w["model_loads"] for w in result.workers),
-                "same_bytes_as_first": got == reference,
-            })
-            print(f"  {kind} {workers}w x {threads}t: {s['frames_per_second']:.3f} fps", file=sys.stderr)
+        for rep in range(args.repeat):  # round robin, so a slow spell of the machine hits every configuration
+            for kind, workers, threads in configs:
+                out = Path(tmp) / f"{kind}_{workers}w{threads}t"
+                shutil.rmtree(out, ignore_errors=True)
+                t0 = time.perf_counter()
+                result = run([str(p) for p in inputs], out, codec=args.codec, grid_step=STEP, workers=workers,
+                             threads=threads, ray="auto" if kind == "ray" else None, progress=False, log=None)
+                wall = time.perf_counter() - t0
+                s = result.summary
+                got = streams(out)
+                reference = reference or got
+                runs[(kind, workers, threads)].append({
+                    "frames": s["frames"],
+                    "failed": s["failed"],
+                    "total_bpp": s["total_bpp"],
+                    "process_seconds": s["seconds"],
+                    "startup_seconds": result.startup_seconds,
+                    "fps": s["frames_per_second"],
+                    "wall_fps": s["encoded"] / wall,
+                    "peak_mb_per_worker": max(w["peak_mb"] for w in result.workers),
+                    "model_loads_per_worker": max(w["model_loads"] for w in result.workers),
+                    "same_bytes_as_first": got == reference,
+                })
+                print(f"  run {rep + 1}: {kind} {workers}w x {threads}t: {s['frames_per_second']:.3f} fps",
+                      file=sys.stderr)
+        rows = []
+        for (kind, workers, threads), reps in runs.items():
+            row = {"executor": kind, "workers": workers, "threads_per_worker": threads}
+            for key in ("fps", "wall_fps", "process_seconds", "startup_seconds"):
+                row[key] = statistics.median(r[key] for r in reps)
+            row["fps_runs"] = [r["fps"] for r in reps]
+            row.update(frames=reps[0]["frames"], failed=max(r["failed"] for r in reps),
+                       total_bpp=reps[0]["total_bpp"],
+                       peak_mb_per_worker=max(r["peak_mb_per_worker"] for r in reps),
+                       model_loads_per_worker=max(r["model_loads_per_worker"] for r in reps),
+                       same_bytes_as_first=all(r["same_bytes_as_first"] for r in reps))
+            rows.append(row)
         finished = Path(tmp) / "local_2w1t"
         cmd = [sys.executable, "-m", "omnicodec", "batch", *map(str, inputs), "-o", str(finished), "--grid-step",
                str(STEP), "--codec", args.codec, "--resume", "--json", "-q"]

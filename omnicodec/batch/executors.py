@@ -9,6 +9,7 @@ the same bytes either way.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 from typing import Any
@@ -19,6 +20,28 @@ from .worker import EncodeConfig, encode_frame, setup_worker, worker_stats
 __all__ = ["LocalPool", "RayPool", "make_executor"]
 
 _START_TIMEOUT = 300.0
+# Thread pools of the numerical libraries a worker loads; each worker gets its share of the cores, not all of them
+# (numpy's OpenBLAS otherwise starts one thread per core in every worker).
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_environment(threads: int) -> dict[str, str]:
+    """Environment variables limiting a worker's library thread pools to ``threads`` (those the user set win)."""
+    return {k: str(threads) for k in _THREAD_VARIABLES if k not in os.environ}
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _barrier_setup(config: EncodeConfig, barrier) -> None:
@@ -51,9 +74,10 @@ class LocalPool:
         barrier = ctx.Barrier(self.workers)
         self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_barrier_setup,
                                             initargs=(self.config, barrier))
-        warm = [self._pool.submit(_warm) for _ in range(self.workers)]
         try:
-            pids = [f.result(timeout=_START_TIMEOUT) for f in warm]
+            with _environment(worker_environment(self.config.threads)):  # the processes start here
+                warm = [self._pool.submit(_warm) for _ in range(self.workers)]
+                pids = [f.result(timeout=_START_TIMEOUT) for f in warm]
         except cf.process.BrokenProcessPool as exc:
             raise OmnicodecError(f"the worker processes failed to start ({exc})") from None
         if len(set(pids)) != self.workers:
@@ -157,7 +181,8 @@ class RayPool:
                         "RAY_AUTH_TOKEN or ~/.ray/auth_token)")
                 raise InputError(f"cannot reach the Ray cluster at {self.address!r}: {exc}{hint}") from None
             self._started_ray = True
-        remote = ray.remote(num_cpus=1, max_restarts=0)(_RayWorker)
+        env = {k: str(self.config.threads) for k in _THREAD_VARIABLES}
+        remote = ray.remote(num_cpus=1, max_restarts=0, runtime_env={"env_vars": env})(_RayWorker)
         self._actors = [remote.remote(self.config) for _ in range(self.workers)]
         try:
             ray.get([a.ready.remote() for a in self._actors], timeout=_START_TIMEOUT)
