@@ -60,15 +60,18 @@ def _walk(depth: int, learned_levels: int, net: IntOccupancyNet | None, code_pas
           progress: Progress, on_level: Callable | None = None, direct: Callable | None = None) -> np.ndarray:
     """The coarse-to-fine walk; ``code_pass(d, i, ctx, logits, states)`` codes one pass and returns its bits
     (``logits`` when a network is given, ``states`` on learned levels). ``direct(d, n)``, when given, may code a
-    whole level of ``n`` nodes in direct mode and return its codes (None: the level is coded pass by pass)."""
+    whole level of ``n`` nodes in direct mode and return its codes (None: the level is coded pass by pass); after
+    the first direct level every finer level is direct too, so no neighbour tables are built for them."""
     keys = np.zeros(1, dtype=np.int64)
     nbr = np.full((1, 26), -1, dtype=np.int64)
     position = np.zeros(1, dtype=np.int64)
+    direct_from = False
     for d in range(depth):
         level = depth - 1 - d
         learned = level < learned_levels
         n = len(keys)
         codes = direct(d, n) if direct is not None else None
+        direct_from = direct_from or codes is not None  # direct mode, once on, holds to the leaves
         if codes is None:
             bits = np.zeros((n, 8), dtype=np.uint8)
             if learned:
@@ -86,7 +89,7 @@ def _walk(depth: int, learned_levels: int, net: IntOccupancyNet | None, code_pas
             if on_level is not None and learned:
                 on_level(level, table, position, bits)
         keys = expand_children(keys, codes)
-        if d + 1 < depth:
+        if d + 1 < depth and not direct_from:
             nbr = child_neighbours(nbr, codes)
             position = np.nonzero(np.unpackbits(codes[:, None], axis=1, bitorder="little"))[1].astype(np.int64)
         if progress is not None:
@@ -154,12 +157,22 @@ def _decode_direct(decoder, n: int) -> np.ndarray:
     return code
 
 
+def _direct_start(codes: list[np.ndarray]) -> int:
+    """The first level (index from the root) from which every level has at least ``DIRECT_SHARE`` single-child
+    nodes; ``len(codes)`` when the finest level has not."""
+    start = len(codes)
+    while start > 0 and (_POPCOUNT[codes[start - 1]] == 1).mean() >= DIRECT_SHARE:
+        start -= 1
+    return start
+
+
 def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, encoder, progress: Progress = None,
                              direct_levels: bool = True) -> None:
     """Code the occupancy codes of every level (from :func:`~.octree.occupancy_codes`) with the learned model.
 
-    Before each level a flag says whether it is coded in direct mode (:func:`_encode_direct`), chosen when at
-    least ``DIRECT_SHARE`` of its nodes have a single child; otherwise it is coded in eight passes.
+    Before each level a flag says whether direct mode (:func:`_encode_direct`) starts there; it then holds for
+    every finer level (without more flags). It starts at the coarsest level from which every level has at least
+    ``DIRECT_SHARE`` single-child nodes; the levels before it are coded in eight passes.
 
     Args:
         codes: ``depth`` uint8 arrays, one code per occupied node of each level in Morton order.
@@ -171,10 +184,12 @@ def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, enco
     """
     model = AdaptiveBinary()
 
+    start = _direct_start(codes)
+
     def direct(d, n):
-        use = bool((_POPCOUNT[codes[d]] == 1).mean() >= DIRECT_SHARE)
-        encoder.encode(np.array([int(use)]), _FLAG)
-        if not use:
+        if d < start or d == start:
+            encoder.encode(np.array([int(d == start)]), _FLAG)
+        if d < start:
             return None
         _encode_direct(encoder, codes[d])
         return codes[d]
@@ -232,10 +247,13 @@ def decode_occupancy_learned(decoder, depth: int, max_nodes: int, net: IntOccupa
             model.update(ctx[a:b], sym[a:b])
         return sym
 
+    started = [False]
+
     def direct(d, n):
         if n > max_nodes:
             raise CorruptStreamError(f"octree level {d} holds {n} nodes, more than the {max_nodes} declared")
-        return _decode_direct(decoder, n) if decoder.decode(_FLAG, 1)[0] == 1 else None
+        started[0] = started[0] or decoder.decode(_FLAG, 1)[0] == 1
+        return _decode_direct(decoder, n) if started[0] else None
 
     keys = _walk(depth, net.config.learned_levels, net, code_pass, progress, direct=direct if direct_levels else None)
     if len(keys) > max_nodes:

@@ -270,8 +270,11 @@ def test_direct_levels_for_single_child_levels(rng, monkeypatch):
     real = learned_coder._encode_direct
     monkeypatch.setattr(learned_coder, "_encode_direct", lambda enc, code: (used.append(len(code)), real(enc, code)))
     single = [(np.unpackbits(code[:, None], axis=1).sum(axis=1) == 1).mean() for code in codes]
-    expected = [len(code) for code, share in zip(codes, single, strict=True) if share >= learned_coder.DIRECT_SHARE]
-    assert len(expected) >= 3
+    start = len(codes)
+    while start and single[start - 1] >= learned_coder.DIRECT_SHARE:
+        start -= 1
+    expected = [len(code) for code in codes[start:]]  # from the first direct level to the leaves
+    assert len(expected) >= 3 and single[start - 1] < learned_coder.DIRECT_SHARE
     for direct in (True, False):
         used.clear()
         enc = get_coder("constriction").encoder()
