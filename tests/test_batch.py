@@ -142,8 +142,11 @@ def test_resume_redoes_only_missing_or_broken_streams(tmp_path, sequence):
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 5
     assert sorted(r["status"] for r in rows.values()) == ["encoded"] * 2 + ["resumed"] * 3
 
-    other = run([sequence], out, codec="octree", grid_step=STEP, workers=1, resume=True, log=None, progress=False)
-    assert other.summary["encoded"] == 5  # streams of another codec are not "done"
+    # streams made otherwise are not "done": another codec, grid step or named model
+    for changed in (dict(codec="octree"), dict(grid_step=0.002), dict(model="dense")):
+        redo = run([sequence], out, workers=1, resume=True, log=None, progress=False, **{"grid_step": STEP, **changed})
+        assert redo.summary["encoded"] == 5, changed
+        run([sequence], out, grid_step=STEP, workers=1, log=None, progress=False)  # back to the first streams
 
 
 def test_bad_options_fail_before_any_work(tmp_path, sequence, capsys):

@@ -100,8 +100,8 @@ def _check_options(codec: str | None, params: dict[str, Any]) -> None:
 
 def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
                previous: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """The row of a frame whose stream exists, is intact (checksums) and was made with this codec and grid step;
-    None when it must be (re)encoded."""
+    """The row of a frame whose stream exists, is intact (checksums) and was made with this codec, grid step, rate
+    and (when one is named) model; None when it must be (re)encoded."""
     from ..codecs import DEFAULT_CODECS
 
     if not frame.output.is_file():
@@ -113,9 +113,11 @@ def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
     header = stream.header
     if header.codec != (codec or DEFAULT_CODECS["pointcloud"]):
         return None
-    if "grid_step" in params and header.params.get("grid_step") != float(params["grid_step"] or 1.0):
+    if header.params.get("grid_step") != float(params.get("grid_step") or 1.0):
         return None
     if params.get("rate") != header.params.get("rate"):
+        return None
+    if params.get("model", "auto") != "auto" and header.model != params["model"]:
         return None
     old = previous.get(frame.key, {})
     points = header.params.get("points")
@@ -169,7 +171,8 @@ def run(
         workers: processes (or Ray actors); default the number of CPU cores.
         threads: torch threads per worker; default cores // workers (at least 1).
         ray: None for a local process pool, ``"auto"`` for a local Ray instance, or a Ray cluster address.
-        resume: skip frames whose stream exists, is intact and was made with the same codec and grid step.
+        resume: skip frames whose stream exists, is intact and was made with the same codec, grid step, rate and
+            (when one is named) model.
         verify: decode every new stream and check it against its input (every point and attribute, on the grid).
         manifest: manifest path (default ``OUTDIR/manifest.jsonl``).
         progress: a progress bar on a terminal (plain log lines otherwise).
