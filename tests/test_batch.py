@@ -163,6 +163,20 @@ def test_bad_options_fail_before_any_work(tmp_path, sequence, capsys):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_unreachable_ray_cluster_is_one_error_and_writes_nothing(tmp_path, sequence, capsys):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "out"
+    assert main(["batch", str(sequence), "-o", str(out), "--grid-step", str(STEP), "--ray", f"127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot reach the Ray cluster" in err
+    assert not out.exists()
+
+
 def _start_batch(src: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.Popen([sys.executable, "-m", "omnicodec", "batch", str(src), "-o", str(out), "--grid-step",

@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
+import socket
 from typing import Any
 
 from ..errors import InputError, OmnicodecError
@@ -143,6 +144,17 @@ class _RayWorker:
         return worker_stats()
 
 
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast on a ``HOST:PORT`` that accepts no connection (Ray itself retries for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # another form Ray understands (e.g. ray://HOST:PORT); Ray reports its own errors
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise InputError(f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc}") from None
+
+
 class RayPool:
     """``workers`` Ray actors, one CPU each; ``address="auto"`` starts a local Ray instance, anything else is the
     address of a running cluster (``ray start --head`` prints it)."""
@@ -172,6 +184,7 @@ class RayPool:
                 # a private instance on this machine, whatever RAY_ADDRESS says
                 os.environ.pop("RAY_ADDRESS", None)
             else:
+                _check_reachable(self.address)
                 kwargs.update(address=self.address)
             try:
                 ray.init(**kwargs)

@@ -213,16 +213,13 @@ def run(
     if resume:
         say(f"batch: {len(done)} of {len(frames)} frames already done; {len(todo)} to go")
 
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        manifest_path.unlink(missing_ok=True)
     pool_workers = max(1, min(workers, len(todo)))
     config = EncodeConfig(codec=codec, params=params, verify=verify,
                           threads=threads or max(1, cores // pool_workers))
     result = BatchResult(rows=[], summary={}, manifest=manifest_path)
     by_key = {f.key: f for f in frames}
     executor = None
-    manifest_log = ManifestLog(manifest_path)
+    manifest_log = None  # opened once the workers are up: a batch that cannot start writes nothing
     t_start = time.perf_counter()
     t_work = t_start
     signum = 0
@@ -234,6 +231,11 @@ def run(
                     executor.start()
                     t_work = time.perf_counter()
                     result.startup_seconds = t_work - t_start
+                out.mkdir(parents=True, exist_ok=True)
+                if not resume:
+                    manifest_path.unlink(missing_ok=True)
+                manifest_log = ManifestLog(manifest_path)
+                if todo:
                     _process(executor, todo, by_key, done, manifest_log, progress, say, len(frames))
                     result.workers = executor.stats()
                     executor.close()
@@ -245,12 +247,13 @@ def run(
     finally:
         if executor is not None:
             executor.close(kill=True)
-        manifest_log.close()
         result.rows = [done[f.key] for f in frames if f.key in done]
         seconds = time.perf_counter() - t_work if todo else 0.0
         result.summary = summarize(result.rows, seconds, len(frames))
         result.summary["startup_seconds"] = result.startup_seconds
-        write_manifest(manifest_path, result.rows)
+        if manifest_log is not None:
+            manifest_log.close()
+            write_manifest(manifest_path, result.rows)
     if signum:
         result.interrupted = True
         raise BatchInterrupted(result, int(signum))

@@ -26,7 +26,7 @@ from ..errors import CorruptStreamError
 from .child_context import child_states, neighbour_keys, parent_table
 from .occupancy_coder import AdaptiveBinary, child_neighbours, chunks, pass_contexts
 from .occupancy_net import IntOccupancyNet, count_bucket
-from .octree import expand_children
+from .octree import CHILD_COUNT, expand_children
 
 __all__ = ["encode_occupancy_learned", "decode_occupancy_learned", "trace_levels", "LevelTrace"]
 
@@ -118,7 +118,6 @@ def _cost(freqs: np.ndarray, sym: np.ndarray) -> float:
 
 _UNIFORM8 = np.full(8, 1 << (PROB_BITS - 3), dtype=np.int32)
 _UNIFORM256 = np.full(256, 1 << (PROB_BITS - 8), dtype=np.int32)
-_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
 _LOWEST_BIT = np.array([(v & -v).bit_length() - 1 if v else 0 for v in range(256)], dtype=np.int64)
 DIRECT_SHARE = 0.995  # a level is coded in direct mode when at least this share of its nodes has one child
 
@@ -133,7 +132,7 @@ def _encode_direct(encoder, code: np.ndarray) -> None:
     """Direct mode for a level of single-child nodes (fine LiDAR levels): the number of nodes with several
     children (32 bits), a flag per node coded with that share, the single child's index as 3 plain bits, and the
     occupancy code of the others as 8 plain bits. No network and no contexts: those levels are noise."""
-    multi = _POPCOUNT[code] > 1
+    multi = CHILD_COUNT[code] > 1
     m = int(multi.sum())
     encoder.encode(np.frombuffer(np.uint32(m).tobytes(), np.uint8).astype(np.int64), _UNIFORM256)
     encoder.encode(multi.astype(np.int64), _multi_freqs(m, len(code)))
@@ -152,7 +151,7 @@ def _decode_direct(decoder, n: int) -> np.ndarray:
     code = np.empty(n, dtype=np.uint8)
     code[~multi] = np.left_shift(1, decoder.decode(_UNIFORM8, n - m)).astype(np.uint8)
     code[multi] = decoder.decode(_UNIFORM256, m).astype(np.uint8)
-    if (_POPCOUNT[code[multi]] < 2).any():
+    if (CHILD_COUNT[code[multi]] < 2).any():
         raise CorruptStreamError("a direct-mode level holds an impossible occupancy code")
     return code
 
@@ -161,7 +160,7 @@ def _direct_start(codes: list[np.ndarray]) -> int:
     """The first level (index from the root) from which every level has at least ``DIRECT_SHARE`` single-child
     nodes; ``len(codes)`` when the finest level has not."""
     start = len(codes)
-    while start > 0 and (_POPCOUNT[codes[start - 1]] == 1).mean() >= DIRECT_SHARE:
+    while start > 0 and (CHILD_COUNT[codes[start - 1]] == 1).mean() >= DIRECT_SHARE:
         start -= 1
     return start
 
@@ -187,7 +186,7 @@ def encode_occupancy_learned(codes: list[np.ndarray], net: IntOccupancyNet, enco
     start = _direct_start(codes)
 
     def direct(d, n):
-        if d < start or d == start:
+        if d <= start:  # the flag, until direct mode starts
             encoder.encode(np.array([int(d == start)]), _FLAG)
         if d < start:
             return None

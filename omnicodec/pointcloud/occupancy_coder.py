@@ -26,7 +26,7 @@ import numpy as np
 from ..entropy import freqs_from_counts
 from ..errors import CorruptStreamError
 from .child_context import neighbour_lookup
-from .octree import CHILD_OFFSETS, expand_children
+from .octree import CHILD_COUNT, CHILD_OFFSETS, expand_children
 
 __all__ = ["encode_occupancy", "decode_occupancy", "AdaptiveBinary", "pass_contexts", "child_neighbours", "chunks"]
 
@@ -65,7 +65,6 @@ class AdaptiveBinary:
 
 
 _LUT_COLUMN, _LUT_CHILD = neighbour_lookup(_DELTAS, own=-1)
-_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
 
 
 def child_neighbours(nbr: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -80,7 +79,7 @@ def child_neighbours(nbr: np.ndarray, codes: np.ndarray) -> np.ndarray:
         codes: (P,) uint8 occupancy codes of the parents.
     """
     codes64 = codes.astype(np.int64)
-    counts = _POPCOUNT[codes64]
+    counts = CHILD_COUNT[codes64]
     first = np.cumsum(counts) - counts
     parent = np.repeat(np.arange(len(codes)), counts)
     child = np.nonzero(np.unpackbits(codes[:, None], axis=1, bitorder="little"))[1]
@@ -96,7 +95,7 @@ def child_neighbours(nbr: np.ndarray, codes: np.ndarray) -> np.ndarray:
     safe = np.maximum(p, 0)
     pc = np.where(p >= 0, codes64[safe], 0)
     exists = ((pc >> j) & 1).astype(bool)
-    out[rows] = np.where(exists, first[safe] + _POPCOUNT[pc & ((1 << j) - 1)], -1)
+    out[rows] = np.where(exists, first[safe] + CHILD_COUNT[pc & ((1 << j) - 1)], -1)
     return out
 
 

@@ -21,10 +21,14 @@ __all__ = [
     "occupancy_codes",
     "expand_children",
     "CHILD_OFFSETS",
+    "CHILD_COUNT",
 ]
 
 CHILD_OFFSETS = np.array([[(i >> 2) & 1, (i >> 1) & 1, i & 1] for i in range(8)], dtype=np.int64)
 """(8, 3) offset (ox, oy, oz) of each child index."""
+
+CHILD_COUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
+"""(256,) number of children (set bits) of each occupancy code."""
 
 
 def _spread(v: np.ndarray) -> np.ndarray:
