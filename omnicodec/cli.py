@@ -47,6 +47,8 @@ def _codec_params(args: argparse.Namespace) -> dict[str, Any]:
         params["merge_duplicates"] = True
     if args.model is not None:
         params["model"] = args.model
+    if getattr(args, "rate", None) is not None:
+        params["rate"] = args.rate
     return params
 
 
@@ -216,9 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="voxel size in input units: 1 for integer voxel positions, 0.001 for metres to 1 mm")
     p.add_argument("--coder", default="constriction", choices=["constriction", "torchac"], help="entropy coder")
     p.add_argument("--merge-duplicates", action="store_true", help="one point per voxel, attributes averaged")
+    p.add_argument("--rate", type=int, default=None, metavar="R",
+                   help="lossy coding at rate point R (1 = lowest rate; codec 'lossy'); without it, coding is "
+                        "lossless")
     p.add_argument("--model", default=None, metavar="NAME",
-                   help="occupancy model of the learned codec: auto (default: dense or lidar, chosen from the data), "
-                        "dense or lidar")
+                   help="model family: auto (default: dense or lidar, chosen from the data), dense or lidar")
     p.add_argument("--json", action="store_true", help="print bits, bpp, points and seconds as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_compress)

@@ -50,7 +50,19 @@ def setup_worker(config: EncodeConfig, ignore_sigint: bool = True) -> int:
 
     torch.set_num_threads(max(1, int(config.threads)))
     _STATE["config"] = config
-    if (config.codec or "learned") == "learned":
+    from ..codecs import default_codec
+
+    codec = config.codec or default_codec("pointcloud", config.params)
+    if codec == "lossy":
+        from ..pointcloud.lossy_zoo import list_lossy_models, load_lossy_model, model_name
+
+        wanted = config.params.get("model", "auto")
+        for name in list_lossy_models() if wanted == "auto" else [model_name(wanted)]:
+            try:
+                load_lossy_model(name)
+            except OmnicodecError:
+                pass
+    if codec in ("learned", "lossy"):
         from ..pointcloud.model_zoo import list_models, load_model
 
         wanted = config.params.get("model", "auto")
@@ -90,11 +102,16 @@ def _read(path: str, payload: bytes | None):
 
 
 def _verify(cloud, stream: bytes) -> bool:
-    """Decode ``stream`` and check it against ``cloud``: every point and attribute value on the coding grid."""
+    """Decode ``stream`` and check it against ``cloud``: every point and attribute value on the coding grid (a
+    lossy stream: the point count its header declares, and every attribute of the input)."""
+    from ..bitstream import unpack
     from ..codecs import decompress
     from ..pointcloud.compare import same_on_grid
 
-    decoded = decompress(stream)
+    parsed = unpack(stream)
+    decoded = decompress(parsed)
+    if parsed.header.codec == "lossy":
+        return len(decoded) == parsed.header.params["points"] and set(decoded.attributes) == set(cloud.attributes)
     return same_on_grid(cloud, decoded, decoded.grid.step if decoded.grid else 1.0)
 
 

@@ -9,10 +9,28 @@ from ..errors import InputError
 from ..types import ErpImage, LightField, PointCloud
 from .registry import Codec, available_codecs, codec_for_stream, get_codec, register_codec
 
-__all__ = ["compress", "decompress", "Codec", "register_codec", "get_codec", "available_codecs", "DEFAULT_CODECS"]
+__all__ = ["compress", "decompress", "Codec", "register_codec", "get_codec", "available_codecs", "DEFAULT_CODECS",
+           "LOSSY_CODECS", "default_codec"]
 
 DEFAULT_CODECS = {"pointcloud": "learned"}
-"""The codec used for each modality when none is named."""
+"""The codec used for each modality when none is named (and no rate is asked for)."""
+
+LOSSY_CODECS = {"pointcloud": "lossy"}
+"""The codec used for each modality when none is named and a ``rate`` is given."""
+
+
+def default_codec(modality: str, params: dict[str, Any]) -> str:
+    """The codec ``compress`` uses for ``modality`` when none is named: lossy with a ``rate``, else lossless.
+
+    Raises:
+        InputError: no codec for that modality.
+    """
+    table = LOSSY_CODECS if params.get("rate") is not None else DEFAULT_CODECS
+    if modality not in table:
+        supported = ", ".join(sorted(table))
+        raise InputError(f"this version has no {'lossy ' if table is LOSSY_CODECS else ''}codec for {modality} "
+                         f"data; it compresses: {supported}")
+    return table[modality]
 
 
 def modality_of(data: Any) -> str:
@@ -31,18 +49,17 @@ def compress(data: PointCloud | LightField | ErpImage, codec: str | None = None,
 
     Args:
         data: what to compress.
-        codec: codec id (see :func:`available_codecs`); the modality's default when None.
-        **params: the codec's parameters, e.g. ``grid_step=0.001, coder="constriction"`` for ``octree``.
+        codec: codec id (see :func:`available_codecs`); when None, the modality's lossy codec if ``rate`` is given,
+            else its lossless default (:func:`default_codec`).
+        **params: the codec's parameters, e.g. ``grid_step=0.001, coder="constriction"`` for ``octree``, or
+            ``rate=3`` for ``lossy``.
 
     Returns:
         The stream bytes (write them to an ``.omc`` file).
     """
     modality = modality_of(data)
     if codec is None:
-        if modality not in DEFAULT_CODECS:
-            supported = ", ".join(sorted(DEFAULT_CODECS))
-            raise InputError(f"this version has no codec for {modality} data; it compresses: {supported}")
-        codec = DEFAULT_CODECS[modality]
+        codec = default_codec(modality, params)
     return get_codec(codec, modality).compress(data, **params)
 
 

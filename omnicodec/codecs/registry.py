@@ -50,7 +50,7 @@ def register_codec(codec_id: str, modality: str):
 
 def _load_builtin() -> None:
     # Importing the codec modules registers them.
-    from ..pointcloud import learned_codec, octree_codec  # noqa: F401
+    from ..pointcloud import learned_codec, lossy_codec, octree_codec  # noqa: F401
 
 
 def available_codecs(modality: str | None = None) -> dict[str, str]:

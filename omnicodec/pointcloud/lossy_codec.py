@@ -1,0 +1,322 @@
+"""The lossy point-cloud codec (codec id ``lossy``): a multiscale sparse-convolution autoencoder with rate points.
+
+``compress(cloud, rate=R)`` quantises positions to the grid (``grid_step``), coarsens the grid by ``2**shift``
+(duplicates merged), and codes the voxels with the autoencoder of :mod:`.lossy_net`: the stride-8 voxels losslessly
+with the learned occupancy coder (:mod:`.learned_coder`), the latent with the rate point's factorized prior, and the
+voxel counts at strides 4, 2 and 1. The decoder grows the voxels back and keeps the top-k per scale; every decoded
+voxel is one point at the centre of its coarsened cell. Rate points ``(shift, gain)`` are listed in
+:data:`.lossy_zoo.RATE_POINTS` (``R = 1`` is the lowest rate); ``model`` picks the dense or LiDAR family (``auto``
+decides from the data, as the lossless codec does).
+
+Large clouds are split into blocks of at most about ``block_points`` voxels (octree cells, so blocks are cubes) that
+are coded independently and reassembled; their origins and counts are in the header.
+
+Attributes: each decoded point takes the values of its nearest original point (on the grid), coded losslessly in
+the decoder's point order. This keeps every attribute, at the decoded points; it is not yet a real attribute codec.
+
+Chunks: per block ``GEOC`` (stride-8 occupancy) and ``LATN`` (latent), then one ``ATTR`` per attribute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+
+from ..bitstream import Chunk, Stream, StreamHeader, limits, pack
+from ..codecs.registry import Codec, register_codec
+from ..entropy import get_coder
+from ..errors import CorruptStreamError, InputError, ModelError
+from ..progress import progress_bar
+from ..sparse import SparseTensor
+from ..types import Grid, PointCloud
+from .attributes import attribute_spec, decode_attribute, encode_attribute
+from .learned_coder import decode_occupancy_learned, encode_occupancy_learned
+from .lossy_net import SCALES, LossyNet
+from .lossy_zoo import FAMILIES, load_lossy_model, model_name, rate_point
+from .model_zoo import AUTO, load_model
+from .octree import depth_for, morton_decode, morton_encode, occupancy_codes
+from .octree_codec import quantize_positions
+
+__all__ = ["LossyCodec", "split_blocks", "DEFAULT_BLOCK_POINTS"]
+
+DEFAULT_BLOCK_POINTS = 1_000_000
+"""Voxels per block above which a cloud is split (bounds the memory of one block's networks)."""
+
+_CELL_BITS = 3 * SCALES  # Morton bits of one stride-8 cell: blocks never split a cell
+_MAX_EXTENT_BITS = 17  # a block spans less than 2**17 voxels per axis (the sparse tensors' coordinate range)
+_DENSE_CHILDREN = 1.8  # voxels per occupied parent above which a cloud counts as dense (as in model_zoo)
+
+
+def choose_family(keys: np.ndarray) -> str:
+    """``dense`` or ``lidar`` from the sorted Morton keys of the voxels (children per parent on the finest level)."""
+    parents = np.count_nonzero(np.diff(keys >> 3)) + 1 if len(keys) else 1
+    return "dense" if len(keys) / parents >= _DENSE_CHILDREN else "lidar"
+
+
+def split_blocks(keys: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Row ranges of sorted Morton ``keys`` forming blocks: octree cells of at most ``budget`` voxels (a cell of
+    8**3 voxels is never split) spanning less than ``2**17`` voxels per axis.
+
+    Returns:
+        ``(start, stop)`` pairs covering ``[0, len(keys))`` in order.
+    """
+    out: list[tuple[int, int]] = []
+    stack = [(0, len(keys))]
+    while stack:
+        lo, hi = stack.pop()
+        if hi <= lo:
+            continue
+        span_bits = int(keys[lo] ^ keys[hi - 1]).bit_length()
+        if (hi - lo <= budget and span_bits <= 3 * _MAX_EXTENT_BITS) or span_bits <= _CELL_BITS:
+            out.append((lo, hi))
+            continue
+        digit = ((span_bits - 1) // 3) * 3  # the octree level where the range's first and last key differ
+        cells = keys[lo:hi] >> digit
+        cuts = lo + np.flatnonzero(np.diff(cells)) + 1
+        edges = [lo, *cuts.tolist(), hi]
+        stack.extend(reversed(list(zip(edges[:-1], edges[1:], strict=True))))
+    return out
+
+
+def _cell_center(shift: int, integer: bool) -> float:
+    return float(((1 << shift) - 1) // 2) if integer else ((1 << shift) - 1) / 2.0
+
+
+@register_codec("lossy", modality="pointcloud")
+class LossyCodec(Codec):
+    """Lossy geometry by a learned autoencoder at rate point ``rate``; attributes of the nearest original point."""
+
+    description = "multiscale sparse-convolution autoencoder (lossy geometry, --rate 1..7)"
+
+    def compress(
+        self,
+        data: PointCloud,
+        *,
+        rate: int | None = None,
+        grid_step: float | None = None,
+        model: str = AUTO,
+        coder: str = "constriction",
+        block_points: int = DEFAULT_BLOCK_POINTS,
+        progress: bool = False,
+        **other: Any,
+    ) -> bytes:
+        """Compress a point cloud lossily.
+
+        Args:
+            data: the cloud.
+            rate: rate point, 1 (lowest rate) to the family's count (:data:`~.lossy_zoo.RATE_POINTS`).
+            grid_step: voxel edge in position units (1 for integer voxel positions, 0.001 for metres to 1 mm);
+                None accepts only integer positions and uses 1.
+            model: ``"auto"``, ``"dense"`` or ``"lidar"`` (the model family).
+            coder: entropy coder, ``"constriction"`` or ``"torchac"``.
+            block_points: voxels per block above which the cloud is split.
+            progress: show a progress bar over the blocks.
+
+        Returns:
+            The stream bytes.
+
+        Raises:
+            InputError: a bad option (an unknown one, such as the lossless codecs' ``merge_duplicates``, included).
+        """
+        if other:
+            raise InputError(f"codec {self.id!r} has no option {sorted(other)[0]!r}; it takes rate, grid_step, "
+                             "model, coder, block_points")
+        if not isinstance(data, PointCloud):
+            raise InputError(f"the lossy codec compresses PointCloud objects, not {type(data).__name__}")
+        if len(data) > limits.MAX_POINTS:
+            raise InputError(f"{len(data)} points is more than the {limits.MAX_POINTS} one stream may hold")
+        if model != AUTO and model not in FAMILIES:
+            raise InputError(f"unknown lossy model {model!r}; choose auto, {', '.join(FAMILIES)}")
+        if isinstance(block_points, bool) or not isinstance(block_points, int) or block_points < 4096:
+            raise InputError(f"block_points must be an integer >= 4096, got {block_points!r}")
+        if rate is None:
+            raise InputError("the lossy codec needs a rate point (rate=1 is the lowest)")
+        entropy = get_coder(coder)
+        q, origin, step = quantize_positions(data.positions, grid_step)
+        specs = [attribute_spec(name, values) for name, values in data.attributes.items()]
+        fine = np.unique(morton_encode(q)) if len(q) else np.zeros(0, np.int64)
+        family = choose_family(fine) if model == AUTO else model
+        shift, g = rate_point(family, rate)
+        net, sha = load_lossy_model(model_name(family))
+        coarse_net = load_model(family)
+        keys = np.unique(fine >> (3 * shift)) if shift else fine
+        blocks = split_blocks(keys, block_points)
+        chunks: list[Chunk] = []
+        block_params: list[dict[str, Any]] = []
+        decoded: list[np.ndarray] = []
+        with progress_bar(len(blocks), "lossy blocks", enabled=progress, unit="block") as bar:
+            for lo, hi in blocks:
+                coords = morton_decode(keys[lo:hi])
+                params, geoc, latn, voxels = _encode_block(net, coarse_net, coords, g, entropy, bool(specs))
+                block_params.append(params)
+                chunks += [Chunk("GEOC", geoc), Chunk("LATN", latn)]
+                decoded.append(voxels)
+                bar.update(1)
+        points = sum(int(b["counts"][-1]) for b in block_params)
+        if specs and points:
+            voxels = np.concatenate(decoded)
+            voxels = voxels[np.argsort(morton_encode(voxels), kind="stable")]
+            centre = _cell_center(shift, data.positions.dtype.kind in "iu")
+            _, nearest = cKDTree(q).query((voxels << shift) + centre, workers=-1)
+            for spec in specs:
+                chunks.append(Chunk("ATTR", encode_attribute(data.attributes[spec["name"]][nearest])))
+        elif specs:
+            for spec in specs:
+                chunks.append(Chunk("ATTR", encode_attribute(data.attributes[spec["name"]][:0])))
+        header_params: dict[str, Any] = {
+            "grid_step": step,
+            "origin": [int(v) for v in origin],
+            "positions_dtype": data.positions.dtype.str,
+            "input_points": len(data),
+            "points": points,
+            "rate": int(rate),
+            "family": family,
+            "shift": shift,
+            "gain": g,
+            "blocks": block_params,
+            "coarse_model": family,
+            "coarse_sha256": coarse_net.sha256,
+            "attributes": specs,
+        }
+        header = StreamHeader(modality="pointcloud", codec=self.id, coder_id=entropy.id, params=header_params,
+                              model=model_name(family), weights_sha256=bytes.fromhex(sha))
+        return pack(header, chunks)
+
+    def decompress(self, stream: Stream, *, progress: bool = False) -> PointCloud:
+        """Decode a stream written by :meth:`compress`: one point per decoded voxel, in Morton order.
+
+        Raises:
+            CorruptStreamError: inconsistent parameters or payloads.
+            ModelError: the stream's models are not the ones installed here.
+        """
+        p = _checked_params(stream.header.params)
+        net = _stream_model(stream.header)
+        coarse_net = load_model(p["coarse_model"])
+        if coarse_net.sha256 != p["coarse_sha256"]:
+            raise ModelError(f"the stream's coarse geometry was coded with occupancy model {p['coarse_model']!r} "
+                             f"sha256 {p['coarse_sha256'][:16]}..., this installation has "
+                             f"{coarse_net.sha256[:16]}...; decode with the omnicodec version that wrote it")
+        if p["gain"] >= net.config.gains:
+            raise CorruptStreamError(f"gain index {p['gain']} is beyond the model's {net.config.gains}")
+        entropy = get_coder(stream.header.coder_id)
+        geoc, latn = stream.chunks_named("GEOC"), stream.chunks_named("LATN")
+        if len(geoc) != len(p["blocks"]) or len(latn) != len(p["blocks"]):
+            raise CorruptStreamError(f"{len(geoc)} geometry and {len(latn)} latent payloads for "
+                                     f"{len(p['blocks'])} blocks")
+        parts = []
+        with progress_bar(len(p["blocks"]), "lossy blocks", enabled=progress, unit="block") as bar:
+            for block, gdata, ldata in zip(p["blocks"], geoc, latn, strict=True):
+                parts.append(_decode_block(net, coarse_net, block, gdata, ldata, p["gain"], entropy))
+                bar.update(1)
+        voxels = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+        voxels = voxels[np.argsort(morton_encode(voxels), kind="stable")] if len(voxels) else voxels
+        if len(voxels) != p["points"]:
+            raise CorruptStreamError(f"the blocks decode to {len(voxels)} points, the header says {p['points']}")
+        dtype = np.dtype(p["positions_dtype"])
+        shift = p["shift"]
+        grid = (voxels << shift) + _cell_center(shift, dtype.kind in "iu") + np.asarray(p["origin"], np.float64)
+        positions = grid.astype(dtype) if p["grid_step"] == 1.0 else (grid * p["grid_step"]).astype(dtype)
+        payloads = stream.chunks_named("ATTR")
+        if len(payloads) != len(p["attributes"]):
+            raise CorruptStreamError(f"{len(payloads)} attribute payloads for {len(p['attributes'])} attributes")
+        attributes = {
+            spec["name"]: decode_attribute(data, spec, len(voxels))
+            for spec, data in zip(p["attributes"], payloads, strict=True)
+        }
+        depth = max(depth_for(voxels << shift), 1) if len(voxels) else 0
+        origin = tuple(int(v) for v in p["origin"])
+        return PointCloud(positions, attributes, grid=Grid(p["grid_step"], origin, depth))  # type: ignore[arg-type]
+
+
+def _encode_block(net: LossyNet, coarse_net, coords: np.ndarray, g: int, entropy, want_voxels: bool):
+    """Code one block of voxels (N, 3) int64; returns its header entry, the two payloads and, when asked, the
+    voxels the decoder will reconstruct (absolute, on the coarsened grid)."""
+    base = (coords.min(axis=0) >> SCALES) << SCALES
+    rel = coords - base
+    x = SparseTensor(torch.from_numpy(rel), torch.ones(len(rel), 1), 1)
+    coords8, z, counts = net.encode_latent(x, g)
+    cells = coords8 >> SCALES
+    keys8 = morton_encode(cells)
+    order = np.argsort(keys8)
+    keys8, coords8, z = keys8[order], coords8[order], z[order]
+    depth8 = max(depth_for(cells), 1)
+    enc = entropy.encoder()
+    encode_occupancy_learned(occupancy_codes(keys8, depth8), coarse_net, enc)
+    geoc = enc.finish()
+    enc = entropy.encoder()
+    q = net.priors[g].encode(enc, torch.from_numpy(np.ascontiguousarray(z.T))[None])[0].T.numpy()
+    latn = enc.finish()
+    voxels = net.decode_voxels(coords8, q, counts, g) + base if want_voxels else None
+    params = {"origin": [int(v) for v in base], "depth": depth8, "coarse": len(keys8), "counts": counts}
+    return params, geoc, latn, voxels
+
+
+def _decode_block(net: LossyNet, coarse_net, block: dict, gdata: bytes, ldata: bytes, g: int, entropy) -> np.ndarray:
+    dec = entropy.decoder(gdata)
+    keys8 = decode_occupancy_learned(dec, block["depth"], block["coarse"], coarse_net, direct_levels=True)
+    if len(keys8) != block["coarse"]:
+        raise CorruptStreamError(f"a block's coarse geometry decodes to {len(keys8)} voxels, not {block['coarse']}")
+    coords8 = morton_decode(keys8) << SCALES
+    dec = entropy.decoder(ldata)
+    q = net.priors[g].decode(dec, (1, net.config.latent, len(keys8)))[0].T.numpy()
+    return net.decode_voxels(coords8, q, block["counts"], g) + np.asarray(block["origin"], np.int64)
+
+
+def _stream_model(header: StreamHeader) -> LossyNet:
+    name, digest = header.model, header.weights_sha256.hex()
+    if not name or len(digest) != 64:
+        raise CorruptStreamError("lossy stream does not name its model and its weights' sha256")
+    try:
+        net, sha = load_lossy_model(name)
+    except (InputError, ModelError) as exc:
+        raise ModelError(f"the stream was coded with model {name!r}, which cannot be loaded here: {exc}") from None
+    if sha != digest:
+        raise ModelError(f"the stream was coded with model {name!r} sha256 {digest[:16]}..., this installation has "
+                         f"{sha[:16]}...; decode with the omnicodec version that wrote it")
+    return net
+
+
+def _checked_params(params: dict) -> dict:
+    """Validate the header against the hard limits before anything is allocated."""
+    try:
+        p = {
+            "grid_step": float(params["grid_step"]),
+            "origin": [int(v) for v in params["origin"]],
+            "positions_dtype": str(params["positions_dtype"]),
+            "points": int(params["points"]),
+            "shift": int(params["shift"]),
+            "gain": int(params["gain"]),
+            "coarse_model": str(params["coarse_model"]),
+            "coarse_sha256": str(params["coarse_sha256"]),
+            "attributes": list(params["attributes"]),
+            "blocks": [
+                {"origin": [int(v) for v in b["origin"]], "depth": int(b["depth"]), "coarse": int(b["coarse"]),
+                 "counts": [int(v) for v in b["counts"]]}
+                for b in params["blocks"]
+            ],
+        }
+        dtype = np.dtype(p["positions_dtype"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptStreamError(f"lossy stream parameters are malformed ({exc})") from None
+    if len(p["origin"]) != 3 or dtype.kind not in "fiu" or not (np.isfinite(p["grid_step"]) and p["grid_step"] > 0):
+        raise CorruptStreamError("lossy stream parameters are malformed (origin, dtype or grid step)")
+    if not 0 <= p["shift"] <= limits.MAX_OCTREE_DEPTH or p["gain"] < 0:
+        raise CorruptStreamError(f"lossy stream declares shift {p['shift']} and gain {p['gain']}")
+    if not 0 <= p["points"] <= limits.MAX_POINTS:
+        raise CorruptStreamError(f"stream declares {p['points']} points, beyond the limit of {limits.MAX_POINTS}")
+    total = 0
+    for b in p["blocks"]:
+        chain = [b["coarse"], *b["counts"]]
+        if len(b["origin"]) != 3 or len(b["counts"]) != SCALES or not 1 <= b["depth"] <= _MAX_EXTENT_BITS:
+            raise CorruptStreamError("a lossy block entry is malformed")
+        if min(b["origin"]) < 0 or chain[0] < 1 or any(not a <= c <= 8 * a for a, c in zip(chain, chain[1:])):
+            raise CorruptStreamError(f"a lossy block declares impossible voxel counts {chain}")
+        total += chain[-1]
+    if total != p["points"]:
+        raise CorruptStreamError(f"the blocks hold {total} points, the header says {p['points']}")
+    if len(p["attributes"]) > 1024 or not all(isinstance(a, dict) for a in p["attributes"]):
+        raise CorruptStreamError("lossy stream attribute list is malformed")
+    return p
