@@ -263,3 +263,20 @@ def test_another_thread_count_in_another_process_decodes_the_same(tmp_path, dens
         assert np.array_equal(out.positions, np.load({str(tmp_path / 'ref.npy')!r}))
     """)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_batch_with_a_rate_writes_the_compress_streams(tmp_path, dense_cloud):
+    from omnicodec.batch import run
+
+    for i in range(2):
+        omnicodec.write(tmp_path / "in" / f"f{i}.ply", PointCloud(dense_cloud.positions + 64 * i))
+    result = run([tmp_path / "in"], tmp_path / "out", rate=2, workers=2, verify=True, progress=False, log=None)
+    assert result.summary["encoded"] == 2 and result.summary["failed"] == 0
+    assert all(r["verified"] for r in result.rows)
+    for i in range(2):
+        expected = omnicodec.compress(omnicodec.read(tmp_path / "in" / f"f{i}.ply"), rate=2)
+        assert (tmp_path / "out" / f"f{i}.omc").read_bytes() == expected
+    again = run([tmp_path / "in"], tmp_path / "out", rate=2, resume=True, progress=False, log=None)
+    assert again.summary["resumed"] == 2
+    other = run([tmp_path / "in"], tmp_path / "out", rate=3, resume=True, progress=False, log=None)
+    assert other.summary["encoded"] == 2  # another rate point is not a finished frame
