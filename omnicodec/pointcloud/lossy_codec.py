@@ -89,7 +89,7 @@ def _cell_center(shift: int, integer: bool) -> float:
 class LossyCodec(Codec):
     """Lossy geometry by a learned autoencoder at rate point ``rate``; attributes of the nearest original point."""
 
-    description = "multiscale sparse-convolution autoencoder (lossy geometry, --rate 1..7)"
+    description = "multiscale sparse-convolution autoencoder (lossy geometry; --rate 1..8 dense, 1..7 LiDAR)"
 
     def compress(
         self,
@@ -312,7 +312,8 @@ def _checked_params(params: dict) -> dict:
         chain = [b["coarse"], *b["counts"]]
         if len(b["origin"]) != 3 or len(b["counts"]) != SCALES or not 1 <= b["depth"] <= _MAX_EXTENT_BITS:
             raise CorruptStreamError("a lossy block entry is malformed")
-        if min(b["origin"]) < 0 or chain[0] < 1 or any(not a <= c <= 8 * a for a, c in zip(chain, chain[1:])):
+        growth = zip(chain[:-1], chain[1:], strict=True)
+        if min(b["origin"]) < 0 or chain[0] < 1 or any(not a <= c <= 8 * a for a, c in growth):
             raise CorruptStreamError(f"a lossy block declares impossible voxel counts {chain}")
         total += chain[-1]
     if total != p["points"]:

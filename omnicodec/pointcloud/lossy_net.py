@@ -195,15 +195,33 @@ class LossyNet(nn.Module):
 
 
 def top_k(logits: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` largest logits, ties broken by the smaller key (so the choice is reproducible).
+    """Rows of the children to keep: the best child of every parent, then the best of the others up to ``k``.
 
-    Logits are rounded to 1/4096 first so that last-bit differences between thread counts rarely change the pick.
+    Every kept voxel has at least one occupied child, so each parent keeps its most probable child first; the
+    remaining ``k - N`` places go to the largest logits among the other children. Logits are rounded to 1/4096 and
+    ties go to the smaller key, so the choice is reproducible (last-bit differences between thread counts rarely
+    matter).
+
+    Args:
+        logits: (8N,) logits, parent-major (row ``8r + c`` is child c of parent r).
+        keys: (8N,) int64 keys of the children (tie-break).
+        k: children to keep, ``N <= k <= 8N``.
+
+    Returns:
+        Sorted row indices, ``k`` of them.
     """
+    n = len(logits) // 8
     if k >= len(logits):
         return np.arange(len(logits))
     q = np.round(logits.astype(np.float64) * 4096.0)
-    order = np.lexsort((keys, -q))
-    return np.sort(order[:k])
+    best = np.arange(n) * 8 + np.argmax(q.reshape(n, 8), axis=1)
+    if k <= n:  # not reachable with valid counts; keep the k best parents' best children
+        return np.sort(best[np.lexsort((keys[best], -q[best]))[:k]])
+    others = np.ones(len(q), dtype=bool)
+    others[best] = False
+    rest = np.flatnonzero(others)
+    extra = rest[np.lexsort((keys[rest], -q[rest]))[: k - n]]
+    return np.sort(np.concatenate([best, extra]))
 
 
 def save_lossy_bytes(net: LossyNet, extra: dict | None = None) -> bytes:

@@ -140,7 +140,7 @@ def test_split_blocks_are_octree_cells_under_budget(rng):
     keys = np.unique(morton_encode(rng.integers(0, 4000, size=(200000, 3))))
     blocks = split_blocks(keys, 20000)
     assert blocks[0][0] == 0 and blocks[-1][1] == len(keys)
-    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
     for lo, hi in blocks:
         assert hi - lo <= 20000
         c = morton_decode(keys[lo:hi])
@@ -227,11 +227,15 @@ def test_training_forward_gives_losses_and_gradients(rng):
     assert 0.0 <= out["accuracy"] <= 1.0
 
 
-def test_top_k_breaks_ties_by_key():
-    logits = np.array([0.5, 2.0, 0.5, 0.5, -1.0], np.float32)
-    keys = np.array([40, 10, 30, 20, 0])
-    assert top_k(logits, keys, 3).tolist() == [1, 2, 3]  # 2.0, then the two smallest keys among the 0.5s
-    assert top_k(logits, keys, 9).tolist() == [0, 1, 2, 3, 4]
+def test_top_k_keeps_a_child_of_every_parent_then_the_best_others():
+    logits = np.full(16, -5.0, np.float32)
+    logits[:8] = [3.0, 2.0, 1.0, 0.5, 0.5, -1.0, -2.0, -3.0]  # parent 0: confident about many children
+    logits[8:] = [-4.0, -4.5, -3.5, -4.0, -4.9, -4.9, -4.9, -4.9]  # parent 1: unsure
+    keys = np.arange(16) * 10
+    assert top_k(logits, keys, 2).tolist() == [0, 10]  # parent 1 keeps its best child, though the logit is low
+    assert top_k(logits, keys, 4).tolist() == [0, 1, 2, 10]
+    assert top_k(logits, keys, 5).tolist() == [0, 1, 2, 3, 10]  # the tie at 0.5 goes to the smaller key
+    assert top_k(logits, keys, 16).tolist() == list(range(16))
 
 
 def test_cli_compress_decompress_eval_at_every_rate(tmp_path, dense_cloud):
