@@ -60,14 +60,16 @@ def run_one(name: str, data: Path, rates: list[int] | None) -> dict:
     import omnicodec
     from omnicodec.bitstream import unpack
     from omnicodec.metrics import point_metrics
+    from omnicodec.pointcloud.lossy_codec import choose_family
     from omnicodec.pointcloud.lossy_zoo import RATE_POINTS
+    from omnicodec.pointcloud.octree import morton_encode
     from omnicodec.types import PointCloud
 
     rel, how, peak = INPUTS[name]
     q = prepare(omnicodec.read(data / rel).positions, how)
     cloud = PointCloud(q.astype(np.float64))
     probe = PointCloud(q[:3000].astype(np.float64))
-    family = unpack(omnicodec.compress(probe, rate=1)).header.params["family"]
+    family = choose_family(np.unique(morton_encode(q)))  # what the codec's auto choice picks for the whole cloud
     omnicodec.decompress(omnicodec.compress(probe, rate=1, model=family))  # warm-up (model loading)
     rows = []
     for rate in rates or range(1, len(RATE_POINTS[family]) + 1):
@@ -77,6 +79,7 @@ def run_one(name: str, data: Path, rates: list[int] | None) -> dict:
         decoded = omnicodec.decompress(stream)
         t2 = time.perf_counter()
         header = unpack(stream).header.params
+        assert header["family"] == family
         m = point_metrics(cloud, decoded, peak=peak, hausdorff=False)
         rows.append({
             "rate": rate, "shift": header["shift"], "gain": header["gain"], "blocks": len(header["blocks"]),

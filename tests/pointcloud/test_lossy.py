@@ -77,7 +77,11 @@ def test_every_rate_point_round_trips_and_rate_rises(dense_cloud):
         attribute_bytes = sum(len(c) for c in unpack(stream).chunks_named("ATTR"))
         bpp.append(8 * (len(stream) - attribute_bytes) / len(dense_cloud))
         d1.append(point_metrics(dense_cloud, out, peak=1023.0, hausdorff=False)["d1_psnr"])
-    assert bpp == sorted(bpp), bpp
+    table = RATE_POINTS["dense"]
+    for shift in {s for s, _ in table}:  # at one grid, a larger gain spends more bits (and the top point the most)
+        same = [b for (s, _), b in zip(table, bpp, strict=True) if s == shift]
+        assert same == sorted(same), bpp
+    assert bpp[-1] == max(bpp) and bpp[0] == min(bpp), bpp
     assert d1[-1] > d1[0] + 6.0, d1  # the top rate point is far better than the lowest
     assert bpp[-1] < 1.5  # lossy: well below the lossless rate of a voxelised surface
 
@@ -96,13 +100,13 @@ def test_points_lie_on_the_rate_points_grid(dense_cloud):
 
 
 def test_attributes_come_from_the_nearest_original_point(dense_cloud):
-    out = omnicodec.decompress(omnicodec.compress(dense_cloud, rate=4))
+    out = omnicodec.decompress(omnicodec.compress(dense_cloud, rate=6))  # full grid: most points land on a voxel
     _, nearest = cKDTree(dense_cloud.positions).query(out.positions)
     dist_ours = np.linalg.norm(dense_cloud.positions[nearest] - out.positions, axis=1)
     # where the nearest original point is unique the colour must be exactly its colour
     _, two = cKDTree(dense_cloud.positions).query(out.positions, k=2)
     unique = np.linalg.norm(dense_cloud.positions[two[:, 1]] - out.positions, axis=1) > dist_ours + 1e-9
-    assert unique.mean() > 0.2
+    assert unique.mean() > 0.5
     assert np.array_equal(out.attributes["rgb"][unique], dense_cloud.attributes["rgb"][nearest[unique]])
 
 
