@@ -152,7 +152,8 @@ def test_resume_redoes_only_missing_or_broken_streams(tmp_path, sequence):
 def test_bad_options_fail_before_any_work(tmp_path, sequence, capsys):
     out = tmp_path / "out"
     for argv, message in (
-        (["--rate", "3"], "has no option 'rate'"),
+        (["--rate", "99"], "rate must be an integer from 1"),
+        (["--codec", "learned", "--rate", "3"], "has no option 'rate'"),
         (["--model", "nope"], "unknown model 'nope'"),
         (["--workers", "0"], "workers must be a positive integer"),
         (["--codec", "zip"], "unknown codec 'zip'"),
