@@ -33,7 +33,7 @@ def attribute_spec(name: str, values: np.ndarray) -> dict:
 
 def _as_unsigned(values: np.ndarray) -> np.ndarray:
     """View values as unsigned integers of the same width, shape (N, C)."""
-    v = np.ascontiguousarray(values.reshape(len(values), -1))
+    v = np.ascontiguousarray(values.reshape(len(values), int(np.prod(values.shape[1:]))))  # (0, C) too
     return v.view(np.dtype(f"<u{v.dtype.itemsize}") if v.dtype.itemsize > 1 else np.uint8)
 
 

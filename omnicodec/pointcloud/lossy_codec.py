@@ -156,16 +156,13 @@ class LossyCodec(Codec):
                 decoded.append(voxels)
                 bar.update(1)
         points = sum(int(b["counts"][-1]) for b in block_params)
-        if specs and points:
-            voxels = np.concatenate(decoded)
+        if specs:
+            voxels = np.concatenate(decoded) if points else np.zeros((0, 3), np.int64)
             voxels = voxels[np.argsort(morton_encode(voxels), kind="stable")]
             centre = _cell_center(shift, data.positions.dtype.kind in "iu")
-            _, nearest = cKDTree(q).query((voxels << shift) + centre, workers=-1)
+            nearest = cKDTree(q).query((voxels << shift) + centre, workers=-1)[1] if points else []
             for spec in specs:
                 chunks.append(Chunk("ATTR", encode_attribute(data.attributes[spec["name"]][nearest])))
-        elif specs:
-            for spec in specs:
-                chunks.append(Chunk("ATTR", encode_attribute(data.attributes[spec["name"]][:0])))
         header_params: dict[str, Any] = {
             "grid_step": step,
             "origin": [int(v) for v in origin],

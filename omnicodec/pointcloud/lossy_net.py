@@ -55,10 +55,6 @@ class LossyConfig:
         return len(self.lambdas)
 
 
-def _relu(x: SparseTensor) -> SparseTensor:
-    return SF.relu(x)
-
-
 class _Scale(nn.Module):
     """One decoder scale: two convolutions on the parents, 8 children each, a logit per child."""
 
@@ -70,10 +66,10 @@ class _Scale(nn.Module):
         self.head = nn.Sequential(nn.Linear(c, c), nn.ReLU(), nn.Linear(c, 1))
 
     def forward(self, parents: SparseTensor) -> tuple[SparseTensor, torch.Tensor]:
-        h = _relu(self.conv1(parents))
+        h = SF.relu(self.conv1(parents))
         h = self.conv2(h)
-        h = _relu(h.replace_features(h.features + parents.features))
-        children = _relu(self.up(h))
+        h = SF.relu(h.replace_features(h.features + parents.features))
+        children = SF.relu(self.up(h))
         return children, self.head(children.features).squeeze(1)
 
 
@@ -106,11 +102,11 @@ class LossyNet(nn.Module):
         levels = []
         h = x
         for i in range(SCALES):
-            h = _relu(self.down[i](h))
+            h = SF.relu(self.down[i](h))
             levels.append(h)
             h = self.enc[i](h)
             if i < SCALES - 1:
-                h = _relu(h)
+                h = SF.relu(h)
         return h, levels
 
     def gain(self, g: int) -> torch.Tensor:
@@ -123,7 +119,7 @@ class LossyNet(nn.Module):
 
     def synthesis_start(self, y_hat: SparseTensor, g: int) -> SparseTensor:
         """Decoder features at stride 8 from the decoded integers (N8, L)."""
-        return _relu(self.dec_in(y_hat.replace_features(y_hat.features * self.inv_gain(g))))
+        return SF.relu(self.dec_in(y_hat.replace_features(y_hat.features * self.inv_gain(g))))
 
     # --- training -----------------------------------------------------------------------------------------------
 

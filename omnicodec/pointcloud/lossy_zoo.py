@@ -9,13 +9,11 @@ both, so the tables below may change between versions without breaking old strea
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from typing import Any
 
-from ..errors import InputError, ModelError
+from ..errors import InputError
 from .lossy_net import LossyNet, load_lossy_bytes
-from .model_zoo import ZOO_DIR
+from .model_zoo import read_index, verified_bytes
 
 __all__ = ["RATE_POINTS", "FAMILIES", "list_lossy_models", "load_lossy_model", "rate_point", "model_name"]
 
@@ -52,28 +50,12 @@ def rate_point(family: str, rate: int) -> tuple[int, int]:
 @functools.lru_cache(maxsize=1)
 def list_lossy_models() -> dict[str, dict[str, Any]]:
     """Name -> zoo entry (file, sha256, kind, training command, data, ...) of every shipped lossy model."""
-    index = ZOO_DIR / "lossy.json"
-    try:
-        entries = json.loads(index.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read the lossy model index {index}: {exc}") from None
-    return {name: e for name, e in sorted(entries.items()) if (ZOO_DIR / e["file"]).exists()}
+    return read_index("lossy.json")
 
 
 @functools.lru_cache(maxsize=4)
 def _load(name: str) -> tuple[LossyNet, str]:
-    models = list_lossy_models()
-    if name not in models:
-        known = ", ".join(models) or "none installed"
-        raise InputError(f"unknown lossy model {name!r}; available: {known}")
-    entry = models[name]
-    data = (ZOO_DIR / entry["file"]).read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != entry["sha256"]:
-        raise ModelError(f"model file {entry['file']} has sha256 {digest[:16]}..., lossy.json records "
-                         f"{entry['sha256'][:16]}...; reinstall the package")
+    data, digest = verified_bytes(name, list_lossy_models(), "lossy.json")
     return load_lossy_bytes(data), digest
 
 

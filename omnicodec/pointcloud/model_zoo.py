@@ -24,10 +24,13 @@ AUTO = "auto"
 _DENSE_CHILDREN = 1.8  # mean children per parent on the finest level above which a cloud counts as dense
 
 
-@functools.lru_cache(maxsize=1)
-def list_models() -> dict[str, dict[str, Any]]:
-    """Name -> zoo entry (file, sha256, kind, training command, data, ...) of every shipped model."""
-    index = ZOO_DIR / "zoo.json"
+def read_index(filename: str) -> dict[str, dict[str, Any]]:
+    """Name -> entry of a zoo index file in :data:`ZOO_DIR` (entries whose file is missing left out).
+
+    Raises:
+        ModelError: the index cannot be read.
+    """
+    index = ZOO_DIR / filename
     try:
         entries = json.loads(index.read_text())
     except FileNotFoundError:
@@ -35,6 +38,31 @@ def list_models() -> dict[str, dict[str, Any]]:
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot read the model index {index}: {exc}") from None
     return {name: e for name, e in sorted(entries.items()) if (ZOO_DIR / e["file"]).exists()}
+
+
+def verified_bytes(name: str, models: dict[str, dict[str, Any]], filename: str) -> tuple[bytes, str]:
+    """The bytes of model ``name`` of index ``filename`` (entries ``models``) and their sha256, checked.
+
+    Raises:
+        InputError: no such model.
+        ModelError: the file changed (sha256 differs from the index).
+    """
+    if name not in models:
+        known = ", ".join(models) or "none installed"
+        raise InputError(f"unknown model {name!r}; available: {known}")
+    entry = models[name]
+    data = (ZOO_DIR / entry["file"]).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry["sha256"]:
+        raise ModelError(f"model file {entry['file']} has sha256 {digest[:16]}..., {filename} records "
+                         f"{entry['sha256'][:16]}...; reinstall the package")
+    return data, digest
+
+
+@functools.lru_cache(maxsize=1)
+def list_models() -> dict[str, dict[str, Any]]:
+    """Name -> zoo entry (file, sha256, kind, training command, data, ...) of every shipped model."""
+    return read_index("zoo.json")
 
 
 @functools.lru_cache(maxsize=8)
@@ -45,16 +73,7 @@ def load_model(name: str) -> IntOccupancyNet:
         InputError: no such model.
         ModelError: the file is missing, changed (sha256 differs from zoo.json) or malformed.
     """
-    models = list_models()
-    if name not in models:
-        known = ", ".join(models) or "none installed"
-        raise InputError(f"unknown model {name!r}; available: {known}")
-    entry = models[name]
-    data = (ZOO_DIR / entry["file"]).read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != entry["sha256"]:
-        raise ModelError(f"model file {entry['file']} has sha256 {digest[:16]}..., zoo.json records "
-                         f"{entry['sha256'][:16]}...; reinstall the package")
+    data, _ = verified_bytes(name, list_models(), "zoo.json")
     return load_model_bytes(data)
 
 

@@ -288,3 +288,10 @@ def test_batch_with_a_rate_writes_the_compress_streams(tmp_path, dense_cloud):
     assert again.summary["resumed"] == 2
     other = run([tmp_path / "in"], tmp_path / "out", rate=3, resume=True, progress=False, log=None)
     assert other.summary["encoded"] == 2  # another rate point is not a finished frame
+
+
+@pytest.mark.parametrize("params", [{}, {"rate": 2}])
+def test_empty_cloud_with_attributes_round_trips(params):
+    empty = PointCloud(np.zeros((0, 3)), {"i": np.zeros(0, np.float32), "rgb": np.zeros((0, 3), np.uint8)})
+    out = omnicodec.decompress(omnicodec.compress(empty, **params))
+    assert len(out) == 0 and out.attributes["i"].shape == (0,) and out.attributes["rgb"].shape == (0, 3)
