@@ -3,6 +3,7 @@
 Usage: python tools/bench_lossy.py [--data ../shared/data] [--inputs NAME ...] [--rates R ...] [--threads 2]
                                    [--json PATH] [--plot PATH]
        python tools/bench_lossy.py --calibrate dense|lidar     (every (shift, gain) pair on the validation sets)
+       python tools/bench_lossy.py --calibrate-keep dense|lidar  (count factors of the rate points, same sets)
        python tools/bench_lossy.py --tiled 2000000 [--rates 7]   (peak memory on dense_loot tiled to 2M points)
 
 Inputs (bpp = bits / points after the preparation; D1/D2 PSNR as MPEG pc_error, the reference's normals
@@ -157,45 +158,88 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def calibrate(family: str, samples: int) -> int:
-    """bpp and D1 PSNR of every (shift, gain) pair on validation samples of ``family`` (never evaluation data)."""
+def _validation_clouds(family: str, samples: int) -> list:
+    """``samples`` crops of 150,000 points from the family's validation set (never evaluation data)."""
     from datasets.h5store import TrainingSet
     from datasets.paths import check_training_path
-    from omnicodec.metrics import point_metrics
-    from omnicodec.pointcloud import lossy_codec, lossy_zoo
-    from omnicodec.pointcloud.lossy_zoo import load_lossy_model, model_name
     from omnicodec.types import PointCloud
 
     path = REPO / f"datasets/build/{family}_val.h5"
     check_training_path(path)
     ts = TrainingSet(path)
+    picks = np.linspace(0, len(ts) - 1, samples).round().astype(int)
+    rng = np.random.default_rng(7)
+    return [PointCloud(ts.crop(int(k), 150000, rng).coords.astype(np.float64)) for k in picks]
+
+
+def _mean_quality(family: str, point, clouds: list) -> tuple[float, float, float]:
+    """bpp, mean D1 and mean D2 PSNR of one rate point over ``clouds``."""
+    from omnicodec.codecs import decompress
+    from omnicodec.metrics import point_metrics
+    from omnicodec.pointcloud import lossy_codec, lossy_zoo
+
+    peak = 1023.0 if family == "dense" else 30000.0
+    saved = lossy_zoo.RATE_POINTS[family]
+    lossy_zoo.RATE_POINTS[family] = (point,)
+    try:
+        bits = points = 0
+        d1, d2 = [], []
+        for c in clouds:
+            stream = lossy_codec.LossyCodec().compress(c, rate=1, model=family)
+            m = point_metrics(c, decompress(stream), peak=peak, hausdorff=False)
+            bits += 8 * len(stream)
+            points += len(c)
+            d1.append(m["d1_psnr"])
+            d2.append(m["d2_psnr"])
+    finally:
+        lossy_zoo.RATE_POINTS[family] = saved
+    return bits / points, float(np.mean(d1)), float(np.mean(d2))
+
+
+def calibrate(family: str, samples: int) -> int:
+    """bpp and D1 PSNR of every (shift, gain) pair on validation samples of ``family`` (never evaluation data)."""
+    from omnicodec.pointcloud.lossy_zoo import GEOMETRY_ONLY, RatePoint, load_lossy_model, model_name
+
     net, _ = load_lossy_model(model_name(family))
     shifts = range(3) if family == "dense" else range(7)
     pairs = [(s, g) for s in shifts for g in range(net.config.gains)]
-    peak = 1023.0 if family == "dense" else 30000.0
-    picks = np.linspace(0, len(ts) - 1, samples).round().astype(int)
-    rng = np.random.default_rng(7)
-    clouds = [PointCloud(ts.crop(int(k), 150000, rng).coords.astype(np.float64)) for k in picks]
+    pairs += [(s, GEOMETRY_ONLY) for s in range(1, 5 if family == "dense" else 11)]
+    clouds = _validation_clouds(family, samples)
     print(f"{'shift':>5s} {'gain':>4s} {'bpp':>8s} {'D1 dB':>7s}")
     found = []
     for s, g in pairs:
-        lossy_zoo.RATE_POINTS[family] = ((s, g),)
-        bits = points = 0
-        psnr = []
-        for c in clouds:
-            stream = lossy_codec.LossyCodec().compress(c, rate=1, model=family)
-            from omnicodec.codecs import decompress
-
-            dec = decompress(stream)
-            bits += 8 * len(stream)
-            points += len(c)
-            psnr.append(point_metrics(c, dec, peak=peak, hausdorff=False)["d1_psnr"])
-        found.append((s, g, bits / points, float(np.mean(psnr))))
-        print(f"{s:5d} {g:4d} {bits / points:8.4f} {np.mean(psnr):7.2f}", flush=True)
+        bpp, d1, _ = _mean_quality(family, RatePoint(s, g), clouds)
+        found.append((s, g, bpp, d1))
+        print(f"{s:5d} {g!s:>4s} {bpp:8.4f} {d1:7.2f}", flush=True)
     front = [f for f in found if not any(o[2] <= f[2] and o[3] > f[3] for o in found if o is not f)]
     print("Pareto front (shift, gain, bpp, D1):")
     for f in sorted(front, key=lambda f: f[2]):
         print(f"  ({f[0]}, {f[1]})  {f[2]:.4f} bpp  {f[3]:.2f} dB")
+    return 0
+
+
+KEEP_CANDIDATES = ((1.0, 1.0, 1.0), (1.0, 1.0, 1.1), (1.0, 1.0, 1.2), (1.0, 1.0, 1.35), (1.05, 1.05, 1.1),
+                   (1.1, 1.1, 1.1), (1.1, 1.1, 1.2), (1.2, 1.2, 1.2), (1.35, 1.35, 1.35), (1.5, 1.5, 1.5),
+                   (1.75, 1.75, 1.75))
+
+
+def calibrate_keep(family: str, samples: int) -> int:
+    """For every autoencoder rate point of ``family``: D1 and D2 PSNR on validation samples for each candidate of
+    count factors (:data:`KEEP_CANDIDATES`); the best is the largest D1 + D2 (the rate does not change)."""
+    from omnicodec.pointcloud.lossy_zoo import RATE_POINTS
+
+    clouds = _validation_clouds(family, samples)
+    print(f"{'R':>2s} {'shift':>5s} {'gain':>4s} {'keep':>18s} {'bpp':>8s} {'D1 dB':>7s} {'D2 dB':>7s}")
+    for rate, point in enumerate(RATE_POINTS[family], 1):
+        if point.gain is None:
+            continue
+        tried = []
+        for keep in KEEP_CANDIDATES:
+            bpp, d1, d2 = _mean_quality(family, point._replace(keep=keep), clouds)
+            tried.append((d1 + d2, keep))
+            print(f"{rate:2d} {point.shift:5d} {point.gain:4d} {str(keep):>18s} {bpp:8.4f} {d1:7.2f} {d2:7.2f}",
+                  flush=True)
+        print(f"{rate:2d} best keep {max(tried)[1]}", flush=True)
     return 0
 
 
@@ -208,6 +252,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "rd_lossy.png")
     parser.add_argument("--calibrate", choices=["dense", "lidar"], default=None)
+    parser.add_argument("--calibrate-keep", choices=["dense", "lidar"], default=None,
+                        help="count factors of the autoencoder rate points on the validation set")
     parser.add_argument("--samples", type=int, default=4, help="validation samples for --calibrate")
     parser.add_argument("--tiled", type=int, default=None, metavar="POINTS",
                         help="only measure peak memory on dense_loot tiled to POINTS points (e.g. 2000000)")
@@ -219,6 +265,8 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     if args.calibrate:
         return calibrate(args.calibrate, args.samples)
+    if args.calibrate_keep:
+        return calibrate_keep(args.calibrate_keep, args.samples)
     if not args.data.is_dir():
         print(f"bench: data folder {args.data} not found (use --data)", file=sys.stderr)
         return 2
@@ -247,7 +295,7 @@ def main() -> int:
         res["bd_rate_percent"] = bd_rates(res)
         results.append(res)
         for r in res["rows"]:
-            print(f"{name:17s} {r['rate']:2d} {r['shift']:5d} {r['gain']:4d} {r['bpp']:8.4f} {r['d1_psnr']:7.2f} "
+            print(f"{name:17s} {r['rate']:2d} {r['shift']:5d} {r['gain']!s:>4s} {r['bpp']:8.4f} {r['d1_psnr']:7.2f} "
                   f"{r['d2_psnr']:7.2f} {r['encode_s']:6.2f} {r['decode_s']:6.2f} {r['points_decoded']:9d}  "
                   f"{r['round_trip']}", flush=True)
         print(f"{name:17s} peak memory {res['peak_rss_mb']:.0f} MB; family {res['family']}")

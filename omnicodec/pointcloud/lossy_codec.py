@@ -6,7 +6,9 @@ with the learned occupancy coder (:mod:`.learned_coder`), the latent with the ra
 voxel counts at strides 4, 2 and 1. The decoder grows the voxels back and keeps the top-k per scale; every decoded
 voxel is one point at the centre of its coarsened cell. Rate points ``(shift, gain)`` are listed in
 :data:`.lossy_zoo.RATE_POINTS` (``R = 1`` is the lowest rate); ``model`` picks the dense or LiDAR family (``auto``
-decides from the data, as the lossless codec does).
+decides from the data, as the lossless codec does). A rate point whose gain is
+:data:`~.lossy_zoo.GEOMETRY_ONLY` codes the coarsened voxels losslessly with the learned occupancy coder and no
+latent (one ``GEOC`` per block, no ``LATN``).
 
 Large clouds are split into blocks of at most about ``block_points`` voxels (octree cells, so blocks are cubes) that
 are coded independently and reassembled; their origins and counts are in the header.
@@ -14,7 +16,8 @@ are coded independently and reassembled; their origins and counts are in the hea
 Attributes: each decoded point takes the values of its nearest original point (on the grid), coded losslessly in
 the decoder's point order. This keeps every attribute, at the decoded points; it is not yet a real attribute codec.
 
-Chunks: per block ``GEOC`` (stride-8 occupancy) and ``LATN`` (latent), then one ``ATTR`` per attribute.
+Chunks: per block ``GEOC`` (stride-8 occupancy) and ``LATN`` (latent), or ``GEOC`` alone (all coarsened voxels)
+for a geometry-only rate point; then one ``ATTR`` per attribute.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from .model_zoo import AUTO, load_model
 from .octree import depth_for, morton_decode, morton_encode, occupancy_codes
 from .octree_codec import quantize_positions
 
-__all__ = ["LossyCodec", "split_blocks", "DEFAULT_BLOCK_POINTS"]
+__all__ = ["LossyCodec", "split_blocks", "scaled_counts", "DEFAULT_BLOCK_POINTS"]
 
 DEFAULT_BLOCK_POINTS = 1_000_000
 """Voxels per block above which a cloud is split (bounds the memory of one block's networks)."""
@@ -139,7 +142,7 @@ class LossyCodec(Codec):
         specs = [attribute_spec(name, values) for name, values in data.attributes.items()]
         fine = np.unique(morton_encode(q)) if len(q) else np.zeros(0, np.int64)
         family = choose_family(fine) if model == AUTO else model
-        shift, g = rate_point(family, rate)
+        shift, g, keep = rate_point(family, rate)
         net, sha = load_lossy_model(model_name(family))
         coarse_net = load_model(family)
         keys = np.unique(fine >> (3 * shift)) if shift else fine
@@ -150,12 +153,12 @@ class LossyCodec(Codec):
         with progress_bar(len(blocks), "lossy blocks", enabled=progress, unit="block") as bar:
             for lo, hi in blocks:
                 coords = morton_decode(keys[lo:hi])
-                params, geoc, latn, voxels = _encode_block(net, coarse_net, coords, g, entropy, bool(specs))
+                params, geoc, latn, voxels = _encode_block(net, coarse_net, coords, g, keep, entropy, bool(specs))
                 block_params.append(params)
-                chunks += [Chunk("GEOC", geoc), Chunk("LATN", latn)]
+                chunks += [Chunk("GEOC", geoc)] if latn is None else [Chunk("GEOC", geoc), Chunk("LATN", latn)]
                 decoded.append(voxels)
                 bar.update(1)
-        points = sum(int(b["counts"][-1]) for b in block_params)
+        points = sum(int(([b["coarse"]] + b["counts"])[-1]) for b in block_params)
         if specs:
             voxels = np.concatenate(decoded) if points else np.zeros((0, 3), np.int64)
             voxels = voxels[np.argsort(morton_encode(voxels), kind="stable")]
@@ -196,10 +199,12 @@ class LossyCodec(Codec):
             raise ModelError(f"the stream's coarse geometry was coded with occupancy model {p['coarse_model']!r} "
                              f"sha256 {p['coarse_sha256'][:16]}..., this installation has "
                              f"{coarse_net.sha256[:16]}...; decode with the omnicodec version that wrote it")
-        if p["gain"] >= net.config.gains:
+        if p["gain"] is not None and p["gain"] >= net.config.gains:
             raise CorruptStreamError(f"gain index {p['gain']} is beyond the model's {net.config.gains}")
         entropy = get_coder(stream.header.coder_id)
         geoc, latn = stream.chunks_named("GEOC"), stream.chunks_named("LATN")
+        if p["gain"] is None and not latn:
+            latn = [b""] * len(geoc)  # geometry only: no latent payloads
         if len(geoc) != len(p["blocks"]) or len(latn) != len(p["blocks"]):
             raise CorruptStreamError(f"{len(geoc)} geometry and {len(latn)} latent payloads for "
                                      f"{len(p['blocks'])} blocks")
@@ -228,13 +233,23 @@ class LossyCodec(Codec):
         return PointCloud(positions, attributes, grid=Grid(p["grid_step"], origin, depth))  # type: ignore[arg-type]
 
 
-def _encode_block(net: LossyNet, coarse_net, coords: np.ndarray, g: int, entropy, want_voxels: bool):
-    """Code one block of voxels (N, 3) int64; returns its header entry, the two payloads and, when asked, the
-    voxels the decoder will reconstruct (absolute, on the coarsened grid)."""
+def _encode_block(net: LossyNet, coarse_net, coords: np.ndarray, g: int | None, keep: tuple[float, ...], entropy,
+                  want_voxels: bool):
+    """Code one block of voxels (N, 3) int64; returns its header entry, the two payloads (the latent's None for a
+    geometry-only rate point) and, when asked, the voxels the decoder will reconstruct (absolute, on the coarsened
+    grid). ``keep`` scales the voxel counts sent per stride."""
     base = (coords.min(axis=0) >> SCALES) << SCALES
     rel = coords - base
+    if g is None:  # geometry only: every voxel, losslessly
+        keys = np.sort(morton_encode(rel))
+        depth = max(depth_for(rel), 1)
+        enc = entropy.encoder()
+        encode_occupancy_learned(occupancy_codes(keys, depth), coarse_net, enc)
+        params = {"origin": [int(v) for v in base], "depth": depth, "coarse": len(keys), "counts": []}
+        return params, enc.finish(), None, coords if want_voxels else None
     x = SparseTensor(torch.from_numpy(rel), torch.ones(len(rel), 1), 1)
     coords8, z, counts = net.encode_latent(x, g)
+    counts = scaled_counts(len(coords8), counts, keep)
     cells = coords8 >> SCALES
     keys8 = morton_encode(cells)
     order = np.argsort(keys8)
@@ -251,11 +266,24 @@ def _encode_block(net: LossyNet, coarse_net, coords: np.ndarray, g: int, entropy
     return params, geoc, latn, voxels
 
 
-def _decode_block(net: LossyNet, coarse_net, block: dict, gdata: bytes, ldata: bytes, g: int, entropy) -> np.ndarray:
+def scaled_counts(coarse: int, counts: list[int], keep: tuple[float, ...]) -> list[int]:
+    """The voxel counts to send for strides 4, 2, 1: the input's ``counts`` times ``keep``, rounded and clamped to
+    what the decoder can reach (each scale keeps between one and eight children per voxel of the scale above)."""
+    out, above = [], coarse
+    for n, f in zip(counts, keep, strict=True):
+        above = min(max(int(round(n * f)), above), 8 * above)
+        out.append(above)
+    return out
+
+
+def _decode_block(net: LossyNet, coarse_net, block: dict, gdata: bytes, ldata: bytes, g: int | None,
+                  entropy) -> np.ndarray:
     dec = entropy.decoder(gdata)
     keys8 = decode_occupancy_learned(dec, block["depth"], block["coarse"], coarse_net, direct_levels=True)
     if len(keys8) != block["coarse"]:
         raise CorruptStreamError(f"a block's coarse geometry decodes to {len(keys8)} voxels, not {block['coarse']}")
+    if g is None:
+        return morton_decode(keys8) + np.asarray(block["origin"], np.int64)
     coords8 = morton_decode(keys8) << SCALES
     dec = entropy.decoder(ldata)
     q = net.priors[g].decode(dec, (1, net.config.latent, len(keys8)))[0].T.numpy()
@@ -285,7 +313,7 @@ def _checked_params(params: dict) -> dict:
             "positions_dtype": str(params["positions_dtype"]),
             "points": int(params["points"]),
             "shift": int(params["shift"]),
-            "gain": int(params["gain"]),
+            "gain": None if params["gain"] is None else int(params["gain"]),
             "coarse_model": str(params["coarse_model"]),
             "coarse_sha256": str(params["coarse_sha256"]),
             "attributes": list(params["attributes"]),
@@ -300,14 +328,15 @@ def _checked_params(params: dict) -> dict:
         raise CorruptStreamError(f"lossy stream parameters are malformed ({exc})") from None
     if len(p["origin"]) != 3 or dtype.kind not in "fiu" or not (np.isfinite(p["grid_step"]) and p["grid_step"] > 0):
         raise CorruptStreamError("lossy stream parameters are malformed (origin, dtype or grid step)")
-    if not 0 <= p["shift"] <= limits.MAX_OCTREE_DEPTH or p["gain"] < 0:
+    if not 0 <= p["shift"] <= limits.MAX_OCTREE_DEPTH or (p["gain"] is not None and p["gain"] < 0):
         raise CorruptStreamError(f"lossy stream declares shift {p['shift']} and gain {p['gain']}")
     if not 0 <= p["points"] <= limits.MAX_POINTS:
         raise CorruptStreamError(f"stream declares {p['points']} points, beyond the limit of {limits.MAX_POINTS}")
     total = 0
+    scales = 0 if p["gain"] is None else SCALES
     for b in p["blocks"]:
         chain = [b["coarse"], *b["counts"]]
-        if len(b["origin"]) != 3 or len(b["counts"]) != SCALES or not 1 <= b["depth"] <= _MAX_EXTENT_BITS:
+        if len(b["origin"]) != 3 or len(b["counts"]) != scales or not 1 <= b["depth"] <= _MAX_EXTENT_BITS:
             raise CorruptStreamError("a lossy block entry is malformed")
         growth = zip(chain[:-1], chain[1:], strict=True)
         if min(b["origin"]) < 0 or chain[0] < 1 or any(not a <= c <= 8 * a for a, c in growth):

@@ -1,29 +1,49 @@
 """The shipped lossy autoencoders (``zoo/lossy.json``, files ``zoo/lossy_*.pt``) and their rate points.
 
 Each family (``dense`` for voxelised surfaces, ``lidar`` for sweeps on a 1 mm grid) has one model holding several
-gain vectors. A rate point ``R`` (1 = lowest rate) is a pair (``shift``, ``gain``): the grid is coarsened by
-``2**shift`` before coding, and the latent is scaled by gain vector ``gain`` (:mod:`.lossy_net`). The stream records
-both, so the tables below may change between versions without breaking old streams.
+gain vectors. A rate point ``R`` (1 = lowest rate) is a :class:`RatePoint`: the grid is coarsened by ``2**shift``
+before coding, and the latent is scaled by gain vector ``gain`` (:mod:`.lossy_net`). ``gain`` None
+(:data:`GEOMETRY_ONLY`) means no autoencoder: the coarsened voxels are coded losslessly by the family's learned
+occupancy coder, as an octree codec would. Where that is the better trade (LiDAR sweeps at the higher rates, whose
+sparse lines the autoencoder's three decoded scales miss), the tables use it. ``keep`` scales the voxel counts the
+encoder sends for strides 4, 2 and 1 (the decoder keeps that many voxels per scale): keeping somewhat more voxels
+than the input had lowers the point-to-point error when the classifier is unsure. The stream records the shift,
+the gain and the counts, so the tables below may change between versions without breaking old streams.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InputError
 from .lossy_net import LossyNet, load_lossy_bytes
 from .model_zoo import read_index, verified_bytes
 
-__all__ = ["RATE_POINTS", "FAMILIES", "list_lossy_models", "load_lossy_model", "rate_point", "model_name"]
+__all__ = ["RATE_POINTS", "RatePoint", "GEOMETRY_ONLY", "FAMILIES", "list_lossy_models", "load_lossy_model",
+           "rate_point", "model_name"]
 
 FAMILIES = ("dense", "lidar")
 
-RATE_POINTS: dict[str, tuple[tuple[int, int], ...]] = {
-    # (shift, gain index) per rate point, lowest rate first: the Pareto front of every pair on the validation sets
-    # (python tools/bench_lossy.py --calibrate dense|lidar), never on evaluation data
-    "dense": ((2, 0), (2, 1), (1, 0), (1, 1), (0, 0), (0, 1), (0, 2), (0, 3)),
-    "lidar": ((6, 3), (5, 2), (4, 3), (3, 3), (2, 3), (1, 3), (0, 3)),
+GEOMETRY_ONLY = None
+"""The ``gain`` of a rate point without autoencoder: the coarsened voxels coded losslessly."""
+
+
+class RatePoint(NamedTuple):
+    """One rate point: grid coarsening, gain vector (or :data:`GEOMETRY_ONLY`), count factors per stride."""
+
+    shift: int
+    gain: int | None
+    keep: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+
+RATE_POINTS: dict[str, tuple[RatePoint, ...]] = {
+    # lowest rate first: the Pareto front of every (shift, gain) pair on the validation sets, then the count factors
+    # (python tools/bench_lossy.py --calibrate dense|lidar, then --calibrate-keep), never on evaluation data
+    "dense": (RatePoint(2, 0), RatePoint(2, 1), RatePoint(1, 0), RatePoint(1, 1), RatePoint(0, 0), RatePoint(0, 1),
+              RatePoint(0, 2), RatePoint(0, 3)),
+    "lidar": (RatePoint(6, 2), RatePoint(5, 2), RatePoint(7, None), RatePoint(6, None), RatePoint(5, None),
+              RatePoint(4, None), RatePoint(3, None), RatePoint(2, None)),
 }
 
 
@@ -32,8 +52,8 @@ def model_name(family: str) -> str:
     return f"lossy_{family}"
 
 
-def rate_point(family: str, rate: int) -> tuple[int, int]:
-    """(shift, gain index) of rate point ``rate`` (1-based) of ``family``.
+def rate_point(family: str, rate: int) -> RatePoint:
+    """Rate point ``rate`` (1-based) of ``family``.
 
     Raises:
         InputError: no such family or rate point.

@@ -16,7 +16,7 @@ import omnicodec
 from omnicodec.bitstream import Chunk, pack, unpack
 from omnicodec.errors import BitstreamError, CorruptStreamError, InputError, ModelError
 from omnicodec.metrics import point_metrics
-from omnicodec.pointcloud.lossy_codec import split_blocks
+from omnicodec.pointcloud.lossy_codec import scaled_counts, split_blocks
 from omnicodec.pointcloud.lossy_net import LossyConfig, LossyNet, load_lossy_bytes, save_lossy_bytes, top_k
 from omnicodec.pointcloud.lossy_zoo import RATE_POINTS, list_lossy_models, load_lossy_model, rate_point
 from omnicodec.pointcloud.octree import morton_decode, morton_encode
@@ -60,7 +60,7 @@ def test_shipped_lossy_models_load_and_are_small():
         net, sha = load_lossy_model(name)
         assert sha == entry["sha256"]
         assert net.config.gains == 4
-        assert max(g for _, g in RATE_POINTS[entry["kind"]]) < net.config.gains
+        assert max(p.gain for p in RATE_POINTS[entry["kind"]] if p.gain is not None) < net.config.gains
 
 
 def test_every_rate_point_round_trips_and_rate_rises(dense_cloud):
@@ -69,17 +69,18 @@ def test_every_rate_point_round_trips_and_rate_rises(dense_cloud):
         stream = omnicodec.compress(dense_cloud, rate=rate)
         header = unpack(stream).header
         assert header.codec == "lossy" and header.model == "lossy_dense"
-        assert (header.params["shift"], header.params["gain"]) == rate_point("dense", rate)
+        assert (header.params["shift"], header.params["gain"]) == rate_point("dense", rate)[:2]
         out = omnicodec.decompress(stream)
-        assert len(out) == header.params["points"] == sum(b["counts"][-1] for b in header.params["blocks"])
+        assert len(out) == header.params["points"] == sum(([b["coarse"]] + b["counts"])[-1]
+                                                          for b in header.params["blocks"])
         assert out.positions.dtype == dense_cloud.positions.dtype
         assert out.attributes["rgb"].shape == (len(out), 3) and out.attributes["rgb"].dtype == np.uint8
         attribute_bytes = sum(len(c) for c in unpack(stream).chunks_named("ATTR"))
         bpp.append(8 * (len(stream) - attribute_bytes) / len(dense_cloud))
         d1.append(point_metrics(dense_cloud, out, peak=1023.0, hausdorff=False)["d1_psnr"])
     table = RATE_POINTS["dense"]
-    for shift in {s for s, _ in table}:  # at one grid, a larger gain spends more bits (and the top point the most)
-        same = [b for (s, _), b in zip(table, bpp, strict=True) if s == shift]
+    for shift in {p.shift for p in table}:  # at one grid, a larger gain spends more bits (the top point the most)
+        same = [b for p, b in zip(table, bpp, strict=True) if p.shift == shift]
         assert same == sorted(same), bpp
     assert bpp[-1] == max(bpp) and bpp[0] == min(bpp), bpp
     assert d1[-1] > d1[0] + 6.0, d1  # the top rate point is far better than the lowest
@@ -88,7 +89,7 @@ def test_every_rate_point_round_trips_and_rate_rises(dense_cloud):
 
 def test_points_lie_on_the_rate_points_grid(dense_cloud):
     for rate in (1, 3):
-        shift, _ = rate_point("dense", rate)
+        shift = rate_point("dense", rate).shift
         out = omnicodec.decompress(omnicodec.compress(dense_cloud, rate=rate))
         cell = 1 << shift
         origin = dense_cloud.positions.min(axis=0)
@@ -165,6 +166,37 @@ def test_lidar_family_is_chosen_for_a_sweep(rng):
     assert m["d1_psnr"] > 55.0
     low = omnicodec.compress(cloud, rate=1, grid_step=0.001)
     assert len(low) < len(stream)
+
+
+def test_geometry_only_rate_points_decode_the_coarsened_cells_exactly(rng):
+    table = RATE_POINTS["lidar"]
+    rate = next(r for r, p in enumerate(table, 1) if p.gain is None)
+    shift = table[rate - 1].shift
+    pos = np.rint(_sweep(rng) / 0.001)  # 1 mm grid
+    cloud = PointCloud(pos, {"intensity": rng.random(len(pos)).astype(np.float32)})
+    for budget in (1_000_000, 4096):  # one block, and several
+        stream = omnicodec.compress(cloud, rate=rate, model="lidar", block_points=budget)
+        s = unpack(stream)
+        assert s.header.params["gain"] is None and not s.chunks_named("LATN")
+        assert len(s.chunks_named("GEOC")) == len(s.header.params["blocks"]) >= (1 if budget > 4096 else 2)
+        out = omnicodec.decompress(stream)
+        origin = pos.min(axis=0)
+        cells = np.unique((pos - origin).astype(np.int64) >> shift, axis=0)
+        expect = (cells << shift) + ((1 << shift) - 1) / 2 + origin
+        got = out.positions[np.lexsort(out.positions.T[::-1])]
+        assert np.array_equal(got, expect[np.lexsort(expect.T[::-1])])
+        nearest = cKDTree(pos).query(out.positions)[1]
+        assert np.array_equal(out.attributes["intensity"], cloud.attributes["intensity"][nearest])
+    bad = _with_params(stream, blocks=[dict(b, counts=[5, 6, 7]) for b in s.header.params["blocks"]])
+    with pytest.raises(CorruptStreamError, match="malformed"):
+        omnicodec.decompress(bad)
+
+
+def test_scaled_counts_stay_reachable():
+    assert scaled_counts(10, [40, 160, 640], (1.0, 1.0, 1.0)) == [40, 160, 640]
+    assert scaled_counts(10, [40, 160, 640], (1.1, 1.2, 1.3)) == [44, 192, 832]
+    assert scaled_counts(10, [12, 15, 20], (0.5, 0.5, 0.5)) == [10, 10, 10]  # at least one child per voxel
+    assert scaled_counts(10, [80, 640, 5120], (2.0, 2.0, 2.0)) == [80, 640, 5120]  # at most eight
 
 
 def test_bad_options_raise_input_error(dense_cloud):
