@@ -42,8 +42,8 @@ RATE_POINTS: dict[str, tuple[RatePoint, ...]] = {
     # (python tools/bench_lossy.py --calibrate dense|lidar, then --calibrate-keep), never on evaluation data
     "dense": (RatePoint(2, 0), RatePoint(2, 1), RatePoint(1, 0), RatePoint(1, 1), RatePoint(0, 0), RatePoint(0, 1),
               RatePoint(0, 2), RatePoint(0, 3)),
-    "lidar": (RatePoint(6, 2), RatePoint(5, 2), RatePoint(7, None), RatePoint(6, None), RatePoint(5, None),
-              RatePoint(4, None), RatePoint(3, None), RatePoint(2, None)),
+    "lidar": (RatePoint(6, 2, (1.5, 1.5, 1.5)), RatePoint(5, 2, (2.0, 2.0, 2.0)), RatePoint(4, 2, (2.0, 2.0, 2.0)),
+              RatePoint(6, None), RatePoint(5, None), RatePoint(4, None), RatePoint(3, None), RatePoint(2, None)),
 }
 
 
