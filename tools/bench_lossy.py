@@ -201,7 +201,7 @@ def calibrate(family: str, samples: int) -> int:
     from omnicodec.pointcloud.lossy_zoo import GEOMETRY_ONLY, RatePoint, load_lossy_model, model_name
 
     net, _ = load_lossy_model(model_name(family))
-    shifts = range(3) if family == "dense" else range(7)
+    shifts = range(4) if family == "dense" else range(7)
     pairs = [(s, g) for s in shifts for g in range(net.config.gains)]
     pairs += [(s, GEOMETRY_ONLY) for s in range(1, 5 if family == "dense" else 11)]
     clouds = _validation_clouds(family, samples)

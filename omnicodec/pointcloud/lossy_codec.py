@@ -92,7 +92,7 @@ def _cell_center(shift: int, integer: bool) -> float:
 class LossyCodec(Codec):
     """Lossy geometry by a learned autoencoder at rate point ``rate``; attributes of the nearest original point."""
 
-    description = "multiscale sparse-convolution autoencoder (lossy geometry; --rate 1..8 dense, 1..7 LiDAR)"
+    description = "multiscale sparse-convolution autoencoder (lossy geometry; --rate 1..8 dense and LiDAR)"
 
     def compress(
         self,
