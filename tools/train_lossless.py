@@ -18,7 +18,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -31,7 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from datasets.h5store import TrainingSet  # noqa: E402
-from datasets.paths import check_training_path  # noqa: E402
 from omnicodec.pointcloud.learned_coder import trace_levels  # noqa: E402
 from omnicodec.pointcloud.occupancy_net import (  # noqa: E402
     IntOccupancyNet,
@@ -43,16 +41,20 @@ from omnicodec.pointcloud.occupancy_net import (  # noqa: E402
     save_model_bytes,
 )
 from omnicodec.pointcloud.octree import depth_for, morton_encode, occupancy_codes  # noqa: E402
+from tools.training_common import (  # noqa: E402
+    log,
+    resume,
+    save_checkpoint,
+    training_paths,
+    write_model,
+    write_zoo_entry,
+)
 
 DEFAULTS = {
     # learned levels, crop points range, fraction of rows kept, crops traced, points per validation crop
     "dense": dict(learned_levels=7, crop=(15000, 90000), rows=0.35, crops=300, val_points=150000),
     "lidar": dict(learned_levels=12, crop=(20000, 60000), rows=0.1, crops=200, val_points=40000),
 }
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 class Record:
@@ -161,15 +163,10 @@ def main(argv: list[str] | None = None) -> int:
 
     kind = args.kind
     d = DEFAULTS[kind]
-    train = args.train or REPO / f"datasets/build/{kind}_train.h5"
-    val = args.val or REPO / f"datasets/build/{kind}_val.h5"
-    out = args.out or REPO / f"omnicodec/pointcloud/zoo/{kind}.npz"
-    ckpt = args.checkpoint or REPO / f"datasets/build/train_{kind}.pt"
-    for p in (train, val):
-        check_training_path(p)
-        if not p.exists():
-            print(f"error: {p} not found; build it with: python -m datasets.build --kind {kind}", file=sys.stderr)
-            return 2
+    paths = training_paths(args, f"{kind}.npz", f"train_{kind}.pt")
+    if paths is None:
+        return 2
+    train, val, out, ckpt = paths
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -188,13 +185,7 @@ def main(argv: list[str] | None = None) -> int:
 
     net = OccupancyNet(config).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    state = dict(step=0, best=float("inf"), history=[])
-    if ckpt.exists() and not args.fresh:
-        saved = torch.load(ckpt, map_location=device, weights_only=False)
-        net.load_state_dict(saved["net"])
-        opt.load_state_dict(saved["opt"])
-        state = saved["state"]
-        log(f"resumed from {ckpt} at step {state['step']}")
+    state = resume(ckpt, net, opt, args.fresh, device)
 
     def evaluate_and_save() -> None:
         arrays = net.export()
@@ -205,11 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         tag = ""
         if bpp < state["best"]:
             state["best"] = bpp
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(out)
-            write_zoo_entry(out, data, args, kind, train, state, bpp)
+            write_model(out, data)
+            write_zoo_entry(out.parent / "zoo.json", out, data, "train_lossless.py", kind, train, args.exclude,
+                            step=state["step"], val_bpp_learned_levels=round(bpp, 5))
             tag = " (best, saved)"
         log(f"step {state['step']}: validation {bpp:.4f} bpp on the learned levels{tag}")
 
@@ -234,36 +223,11 @@ def main(argv: list[str] | None = None) -> int:
             running, seen = 0.0, 0
         if state["step"] % args.eval_every == 0:
             evaluate_and_save()
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(dict(net=net.state_dict(), opt=opt.state_dict(), state=state), ckpt)
+            save_checkpoint(ckpt, net, opt, state)
     evaluate_and_save()
-    torch.save(dict(net=net.state_dict(), opt=opt.state_dict(), state=state), ckpt)
+    save_checkpoint(ckpt, net, opt, state)
     log(f"done at step {state['step']}; best validation {state['best']:.4f} bpp; model {out}")
     return 0
-
-
-def write_zoo_entry(out: Path, data: bytes, args, kind: str, train: Path, state: dict, bpp: float) -> None:
-    import hashlib
-
-    import h5py
-
-    with h5py.File(train, "r") as f:
-        data_hash = str(f.attrs.get("sample_list_sha256", ""))
-        data_cmd = str(f.attrs.get("command", ""))
-    zoo = out.parent / "zoo.json"
-    entries = json.loads(zoo.read_text()) if zoo.exists() else {}
-    entries[out.stem] = dict(
-        file=out.name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        bytes=len(data),
-        kind=kind,
-        training_command="python tools/train_lossless.py " + " ".join(sys.argv[1:]),
-        data=dict(train_set=str(train.relative_to(REPO)) if train.is_relative_to(REPO) else str(train),
-                  sample_list_sha256=data_hash, built_by=data_cmd, excluded=args.exclude),
-        step=state["step"],
-        val_bpp_learned_levels=round(bpp, 5),
-    )
-    zoo.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ scales (the true children kept), R the latent's bits per input voxel under facto
 Every ``--eval-every`` steps the model is scored on fixed validation crops (per gain: latent bpp, D and the share of
 true voxels among the top-k at the finest scale); the best by the mean of ``lambda_g * D + R`` is written to
 ``omnicodec/pointcloud/zoo/lossy_KIND.pt`` and recorded in ``zoo/lossy.json`` (command, data, step, sha256).
-Checkpoints hold network, optimiser and step; a rerun without ``--fresh`` resumes. CPU by default; CUDA when present.
+Checkpoints hold network, optimiser and step; a rerun without ``--fresh`` resumes. Runs on the CPU.
 
 Example::
 
@@ -19,8 +19,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import math
 import sys
 import time
@@ -33,9 +31,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from datasets.h5store import TrainingSet  # noqa: E402
-from datasets.paths import check_training_path  # noqa: E402
 from omnicodec.pointcloud.lossy_net import LossyConfig, LossyNet, save_lossy_bytes  # noqa: E402
 from omnicodec.sparse import SparseTensor  # noqa: E402
+from tools.training_common import (  # noqa: E402
+    log,
+    resume,
+    save_checkpoint,
+    training_paths,
+    write_model,
+    write_zoo_entry,
+)
 
 DEFAULTS = {
     # shifts (input coarsening) with their probabilities, crop points range (after the shift), validation shifts,
@@ -45,10 +50,6 @@ DEFAULTS = {
     "lidar": dict(shifts=(0, 1, 2, 3, 4, 5, 6), p=None, crop=(8000, 30000), val_shifts=(0, 3, 5), val_points=30000,
                   thinning=2),
 }
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def coarsen(coords: np.ndarray, shift: int) -> np.ndarray:
@@ -118,15 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     kind, d = args.kind, DEFAULTS[args.kind]
-    train = args.train or REPO / f"datasets/build/{kind}_train.h5"
-    val = args.val or REPO / f"datasets/build/{kind}_val.h5"
-    out = args.out or REPO / f"omnicodec/pointcloud/zoo/lossy_{kind}.pt"
-    ckpt = args.checkpoint or REPO / f"datasets/build/train_lossy_{kind}.pt"
-    for p in (train, val):
-        check_training_path(p)
-        if not p.exists():
-            print(f"error: {p} not found; build it with: python -m datasets.build --kind {kind}", file=sys.stderr)
-            return 2
+    paths = training_paths(args, f"lossy_{kind}.pt", f"train_lossy_{kind}.pt")
+    if paths is None:
+        return 2
+    train, val, out, ckpt = paths
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
@@ -148,13 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         dict(params=[p for p in net.parameters() if id(p) not in prior_params], lr_scale=1.0),
         dict(params=list(net.priors.parameters()), lr_scale=10.0),
     ], lr=args.lr)
-    state = dict(step=0, best=float("inf"), history=[])
-    if ckpt.exists() and not args.fresh:
-        saved = torch.load(ckpt, map_location="cpu", weights_only=False)
-        net.load_state_dict(saved["net"])
-        opt.load_state_dict(saved["opt"])
-        state = saved["state"]
-        log(f"resumed from {ckpt} at step {state['step']}")
+    state = resume(ckpt, net, opt, args.fresh)
 
     def evaluate_and_save() -> None:
         ev = evaluate(net, val_crops)
@@ -165,11 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             state["best"] = ev["score"]
             data = save_lossy_bytes(net, {"kind": kind, "step": state["step"]})
             net.train()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(out)
-            write_zoo_entry(out, data, kind, train, state, ev)
+            write_model(out, data)
+            write_zoo_entry(out.parent / "lossy.json", out, data, "train_lossy.py", kind, train, args.exclude,
+                            step=state["step"],
+                            validation=[{k: round(float(v), 5) for k, v in r.items()} for r in ev["rows"]])
             tag = " (best, saved)"
         per = "  ".join(f"g{r['g']}: {r['bpp']:.3f} bpp D {r['D']:.3f} acc {r['acc']:.3f}" for r in ev["rows"])
         log(f"step {state['step']}: validation score {ev['score']:.4f}{tag}  {per}")
@@ -202,35 +191,11 @@ def main(argv: list[str] | None = None) -> int:
             run = dict(d=0.0, r=0.0, acc=0.0, n=0)
         if state["step"] % args.eval_every == 0:
             evaluate_and_save()
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(dict(net=net.state_dict(), opt=opt.state_dict(), state=state), ckpt)
+            save_checkpoint(ckpt, net, opt, state)
     evaluate_and_save()
-    torch.save(dict(net=net.state_dict(), opt=opt.state_dict(), state=state), ckpt)
+    save_checkpoint(ckpt, net, opt, state)
     log(f"done at step {state['step']}; best validation score {state['best']:.4f}; model {out}")
     return 0
-
-
-def write_zoo_entry(out: Path, data: bytes, kind: str, train: Path, state: dict, ev: dict) -> None:
-    import h5py
-
-    with h5py.File(train, "r") as f:
-        data_hash = str(f.attrs.get("sample_list_sha256", ""))
-    index = out.parent / "lossy.json"
-    entries = json.loads(index.read_text()) if index.exists() else {}
-    entries[out.stem] = dict(
-        file=out.name,
-        sha256=hashlib.sha256(data).hexdigest(),
-        bytes=len(data),
-        kind=kind,
-        training_command="python tools/train_lossy.py " + " ".join(sys.argv[1:]),
-        data=dict(train_set=str(train.relative_to(REPO)) if train.is_relative_to(REPO) else str(train),
-                  sample_list_sha256=data_hash, built_by=f"python -m datasets.build --kind {kind}"),
-        step=state["step"],
-        validation=[{k: round(float(v), 5) for k, v in r.items()} for r in ev["rows"]],
-    )
-    tmp = index.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-    tmp.replace(index)
 
 
 if __name__ == "__main__":

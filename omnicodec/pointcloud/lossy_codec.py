@@ -203,11 +203,11 @@ class LossyCodec(Codec):
             raise CorruptStreamError(f"gain index {p['gain']} is beyond the model's {net.config.gains}")
         entropy = get_coder(stream.header.coder_id)
         geoc, latn = stream.chunks_named("GEOC"), stream.chunks_named("LATN")
-        if p["gain"] is None and not latn:
-            latn = [b""] * len(geoc)  # geometry only: no latent payloads
-        if len(geoc) != len(p["blocks"]) or len(latn) != len(p["blocks"]):
+        latent_blocks = 0 if p["gain"] is None else len(p["blocks"])  # a geometry-only stream has no latent
+        if len(geoc) != len(p["blocks"]) or len(latn) != latent_blocks:
             raise CorruptStreamError(f"{len(geoc)} geometry and {len(latn)} latent payloads for "
                                      f"{len(p['blocks'])} blocks")
+        latn = latn or [b""] * len(geoc)
         parts = []
         with progress_bar(len(p["blocks"]), "lossy blocks", enabled=progress, unit="block") as bar:
             for block, gdata, ldata in zip(p["blocks"], geoc, latn, strict=True):

@@ -190,6 +190,11 @@ def test_geometry_only_rate_points_decode_the_coarsened_cells_exactly(rng):
     bad = _with_params(stream, blocks=[dict(b, counts=[5, 6, 7]) for b in s.header.params["blocks"]])
     with pytest.raises(CorruptStreamError, match="malformed"):
         omnicodec.decompress(bad)
+    extra = pack(s.header, [Chunk(c.tag, c.data) for c in s.chunks] + [Chunk("LATN", b"\0" * 8)])
+    with pytest.raises(CorruptStreamError, match="latent payloads"):
+        omnicodec.decompress(extra)
+    with pytest.raises(BitstreamError):
+        omnicodec.decompress(stream[: len(stream) - 7])
 
 
 def test_scaled_counts_stay_reachable():
