@@ -35,11 +35,15 @@ _FORBIDDEN_PARTS: tuple[tuple[str, ...], ...] = (
     ("pointcloud", "lidar", "kitti00", "000005.bin"),
     ("lightfield", "antinous"),
     ("erp", "horizonnet_demo_panocontext_1024x512.png"),
+    ("erp", "zind_room_17_pano_7.jpg"),
+    ("erp", "vrview_petra.jpg"),
+    ("images", "kodak"),
     ("reference", "metric_refs"),
 )
 # File or folder names refused wherever they appear (copies or renames of the evaluation files).
 _FORBIDDEN_NAMES = (
-    "loot_vox10", "dense_loot", "antinous", "horizonnet_demo_panocontext", "metric_refs", ".sealed-eval"
+    "loot_vox10", "dense_loot", "antinous", "horizonnet_demo_panocontext", "metric_refs", ".sealed-eval",
+    "kodim", "zind_room_17_pano_7", "vrview_petra"
 )
 
 DENSE_TRAINING_FILES: tuple[str, ...] = (

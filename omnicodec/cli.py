@@ -56,32 +56,60 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from .codecs import compress
     from .io import read
     from .io.atomic import write_bytes_atomic
+    from .types import ErpImage
 
     t0 = time.perf_counter()
     data = read(args.input)
     t1 = time.perf_counter()
-    stream = compress(data, codec=args.codec, progress=not args.quiet, **_codec_params(args))
+    image = isinstance(data, ErpImage)
+    codec, params = _image_codec_params(args, data) if image else (args.codec, _codec_params(args))
+    stream = compress(data, codec=codec, progress=not args.quiet, **params)
     t2 = time.perf_counter()
     write_bytes_atomic(args.output, stream)
     points = len(data) if hasattr(data, "positions") else None
+    pixels = int(data.pixels.shape[0] * data.pixels.shape[1]) if image else None
     bits = 8 * len(stream)
     result = {
         "input": str(args.input),
         "output": str(args.output),
-        "codec": args.codec or "default",
+        "codec": codec or "default",
         "points": points,
+        "pixels": pixels,
         "bits": bits,
         "bytes": len(stream),
-        "bpp": bits / points if points else None,
+        "bpp": bits / (points or pixels) if (points or pixels) else None,
         "seconds": t2 - t1,
         "read_seconds": t1 - t0,
     }
     if args.json:
         _print_json(result)
     elif not args.quiet:
-        bpp = f", {result['bpp']:.4f} bpp" if points else ""
-        print(f"{args.input} -> {args.output}: {points} points, {len(stream)} bytes{bpp}, {t2 - t1:.2f} s")
+        bpp = f", {result['bpp']:.4f} bpp" if result["bpp"] is not None else ""
+        what = f"{data.pixels.shape[1]}x{data.pixels.shape[0]} image, codec {codec}" if image else f"{points} points"
+        print(f"{args.input} -> {args.output}: {what}, {len(stream)} bytes{bpp}, {t2 - t1:.2f} s")
     return 0
+
+
+def _image_codec_params(args: argparse.Namespace, data: Any) -> tuple[str, dict[str, Any]]:
+    """The codec and parameters for an image: ``erp`` for a 2:1 panorama unless ``--projection flat``."""
+    from .codecs import is_panorama
+    from .errors import InputError
+
+    for flag, value in (("--grid-step", args.grid_step), ("--merge-duplicates", args.merge_duplicates or None)):
+        if value is not None:
+            raise InputError(f"{flag} is for point clouds; {args.input} is an image")
+    codec = args.codec
+    if codec is None:
+        panorama = args.projection == "erp" or (args.projection == "auto" and is_panorama(data))
+        codec = "erp" if panorama else "image"
+    elif args.projection != "auto":
+        raise InputError("give --codec or --projection, not both")
+    params: dict[str, Any] = {"coder": args.coder}
+    if args.rate is not None:
+        params["rate"] = args.rate
+    if args.model is not None:
+        params["model"] = args.model
+    return codec, params
 
 
 def cmd_decompress(args: argparse.Namespace) -> int:
@@ -200,6 +228,74 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_project(args: argparse.Namespace) -> int:
+    """Viewports or a cubemap of an ERP panorama (geometry in :mod:`omnicodec.omni`)."""
+    import re
+
+    from . import omni
+    from .errors import InputError
+    from .io import IMAGE_EXTENSIONS, read, write
+    from .types import ErpImage
+
+    def views():  # -> [(yaw, pitch, roll, fov)], all checked before anything is written
+        out = []
+        for text in args.viewport:
+            try:
+                angles = tuple(float(v) for v in text.split(","))
+            except ValueError:
+                angles = ()
+            if len(angles) != 4 or not all(math.isfinite(v) for v in angles):
+                raise InputError(f"--viewport {text!r}: expected YAW,PITCH,ROLL,FOV, four numbers in degrees")
+            if not 0.0 < angles[3] < 180.0:
+                raise InputError(f"--viewport {text!r}: the field of view must be in (0, 180) degrees")
+            out.append(angles)
+        return out
+
+    def folder(path: Path) -> Path:
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path}: exists and is not a folder")
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            raise InputError(f"{path}: this command writes several images into a folder; -o names the folder")
+        return path
+
+    size = None
+    if args.size is not None:
+        m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", args.size)
+        if m is None or min(int(m[1]), int(m[2])) < 1 or args.cubemap is not None:
+            raise InputError(f"--size {args.size!r}: expected HxW in pixels, e.g. 512x1024 (with --viewport only)")
+        size = (int(m[1]), int(m[2]))
+    if args.cubemap is not None and args.cubemap < 1:
+        raise InputError(f"--cubemap {args.cubemap}: the face size must be a positive number of pixels")
+    todo = views() if args.viewport else []
+    many = args.cubemap is not None or len(todo) > 1 or args.output.is_dir()
+    out_dir = folder(args.output) if many else None
+    if not many and args.output.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise InputError(f"{args.output}: name a .png or .jpg image for one --viewport (or an existing folder)")
+    pano = read(args.input)
+    if not isinstance(pano, ErpImage):
+        raise InputError(f"{args.input}: not an image (project reads an equirectangular panorama, .png or .jpg)")
+    pixels = pano.pixels
+
+    def results():  # -> (path, pixels, description), one at a time
+        if args.cubemap is not None:
+            faces = omni.erp_to_cubemap(pixels, args.cubemap, args.interp)
+            for name, face in zip(omni.FACES, faces, strict=True):
+                yield out_dir / f"{name}.png", face, f"face {name}"
+            yield out_dir / "cubemap.png", omni.cubemap_layout(faces, args.layout), f"{args.layout} layout"
+            return
+        for i, (yaw, pitch, roll, fov) in enumerate(todo):
+            name = f"viewport_{i:02d}_yaw{yaw:g}_pitch{pitch:g}_roll{roll:g}_fov{fov:g}.png"
+            path = out_dir / name if out_dir is not None else args.output
+            view = omni.erp_to_viewport(pixels, yaw, pitch, roll, fov, size, args.interp)
+            yield path, view, f"yaw {yaw:g}, pitch {pitch:g}, roll {roll:g}, fov {fov:g}"
+
+    for path, image, what in results():
+        write(path, ErpImage(image))
+        if not args.quiet:
+            print(f"{args.input} -> {path} ({what}, {image.shape[1]}x{image.shape[0]})")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -211,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("compress", help="compress a file to an .omc stream")
-    p.add_argument("input", type=Path, help="point cloud (.ply .pcd .bin .las .laz)")
+    p.add_argument("input", type=Path, help="point cloud (.ply .pcd .bin .las .laz) or image (.png .jpg .tif ...)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output stream (.omc)")
     p.add_argument("--codec", default=None, help="codec id (default: the modality's default; see 'info --codecs')")
     p.add_argument("--grid-step", type=float, default=None, metavar="S",
@@ -219,10 +315,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coder", default="constriction", choices=["constriction", "torchac"], help="entropy coder")
     p.add_argument("--merge-duplicates", action="store_true", help="one point per voxel, attributes averaged")
     p.add_argument("--rate", type=int, default=None, metavar="R",
-                   help="lossy coding at rate point R (1 = lowest rate; codec 'lossy'); without it, coding is "
-                        "lossless")
+                   help="lossy coding at rate point R (1 = lowest rate; point clouds: codec 'lossy', without it "
+                        "coding is lossless; images: 1-8, default 4)")
+    p.add_argument("--projection", default="auto", choices=["auto", "erp", "flat"],
+                   help="images: 'erp' codes a 360-degree panorama with the sphere-aware codec, 'flat' as a photo; "
+                        "auto (default) takes images twice as wide as high for panoramas")
     p.add_argument("--model", default=None, metavar="NAME",
-                   help="model family: auto (default: dense or lidar, chosen from the data), dense or lidar")
+                   help="point clouds: auto (default: dense or lidar, chosen from the data), dense or lidar; "
+                        "images: a model of the zoo (default image_core, image_erp for panoramas)")
     p.add_argument("--json", action="store_true", help="print bits, bpp, points and seconds as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_compress)
@@ -276,6 +376,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", type=Path)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("project", help="render viewports or a cubemap of a 360-degree ERP panorama")
+    p.add_argument("input", type=Path, help="equirectangular panorama (.png .jpg), longitude -180 at its left edge")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--viewport", action="append", metavar="YAW,PITCH,ROLL,FOV",
+                      help="a perspective view, degrees: yaw 0 is the image centre (180 the seam, 90 east), pitch "
+                           "+90 looks up, positive roll turns the scene counter-clockwise, FOV is horizontal; repeat "
+                           "for several views; write --viewport=-30,10,0,90 for a negative yaw")
+    what.add_argument("--cubemap", type=int, metavar="FACE_SIZE",
+                      help="the six cube faces (px nx py ny pz nz .png) and a layout image cubemap.png")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="an image for one --viewport; a folder for several, or for --cubemap")
+    p.add_argument("--size", default=None, metavar="HxW",
+                   help="viewport size in pixels (default square, about the panorama's resolution: W * FOV / 360)")
+    p.add_argument("--interp", default="bilinear", choices=["bilinear", "bicubic", "nearest"], help="interpolation")
+    p.add_argument("--layout", default="cross", choices=["cross", "3x2"],
+                   help="cubemap.png layout: a horizontal cross (ny px py nx, pz above and nz below px) or 3x2 "
+                        "(px nx py / ny pz nz)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    p.set_defaults(func=cmd_project)
     return parser
 
 

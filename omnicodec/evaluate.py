@@ -17,7 +17,9 @@ def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, referen
     Returns:
         Point clouds: ``d1_mse d1_psnr d2_mse d2_psnr`` (symmetric, as MPEG pc_error), per-direction values,
         Hausdorff values, ``points_reference points_decoded peak``. Images: ``psnr psnr_y ssim_y ws_psnr_y
-        s_psnr_y``. Light fields: ``psnr_y ssim_y psnr_rgb`` (means over views) and per-view lists.
+        s_psnr_y viewport_psnr_y seam_score_y`` (the last two from :mod:`omnicodec.metrics.viewport`; a negative
+        seam score means the left/right seam is worse than the image centre). Light fields: ``psnr_y ssim_y
+        psnr_rgb`` (means over views) and per-view lists.
     """
     from . import metrics
 
@@ -36,6 +38,8 @@ def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, referen
                 ws_psnr_y=metrics.ws_psnr(a, b, peak=peak),
                 s_psnr_y=metrics.s_psnr(a, b, peak=peak),
             )
+            views = metrics.viewport_quality(a, b, peak=peak)
+            out.update(viewport_psnr_y=views["viewport_psnr"], seam_score_y=views["seam_score"])
         out.update(height=int(a.shape[0]), width=int(a.shape[1]))
         return out
     if isinstance(reference, LightField) and isinstance(decoded, LightField):

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import omnicodec
+from omnicodec import zoo
 from omnicodec.batch import BatchInterrupted, find_frames, read_manifest, run
 from omnicodec.bitstream import open_stream
 from omnicodec.cli import main
@@ -101,7 +102,7 @@ def test_local_pool_streams_manifest_and_failures(tmp_path, sequence, capsys):
     assert (summary["frames"], summary["encoded"], summary["failed"]) == (4, 3, 1)
     assert len(summary["workers"]) == 2
     for worker in summary["workers"]:  # both models loaded once per worker, at start-up, whatever the frames
-        assert worker["model_loads"] == len(omnicodec.pointcloud.model_zoo.list_models())
+        assert worker["model_loads"] == len(zoo.list_models("occupancy"))
     rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert [Path(r["input"]).name for r in rows] == ["000000.bin", "000001.bin", "000002.bin", "000009.bin"]
     bad = rows[-1]

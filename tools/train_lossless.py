@@ -4,8 +4,9 @@ Training data are the HDF5 sets built by ``python -m datasets.build --kind dense
 Random crops of the training samples are walked as the codec walks them (:func:`trace_levels`); the network learns
 to predict each child bit on the finest ``learned_levels`` levels, with the fixed-point rounding it will run with.
 Every ``--eval-every`` steps the exported integer model is scored on crops of the validation set (ideal bits of
-the learned levels, bits per point) and the best one is written to ``--out``; ``zoo.json`` beside it records the
-command, the data (file and sample-list hash), the step, the score and the file's sha256.
+the learned levels, bits per point) and the best one is written to ``--out`` (default
+``omnicodec/zoo/weights/KIND.npz``); the zoo's ``index.json`` records the command, the data (file and sample-list
+hash), the step, the score and the file's sha256 (kind ``occupancy``, see :mod:`omnicodec.zoo`).
 
 Checkpoints (``--checkpoint``) hold the network, the optimiser and the step; a rerun with the same arguments
 resumes from it. Runs on the CPU (2 threads by default) and uses a CUDA GPU when one is present.
@@ -42,6 +43,7 @@ from omnicodec.pointcloud.occupancy_net import (  # noqa: E402
 )
 from omnicodec.pointcloud.octree import depth_for, morton_encode, occupancy_codes  # noqa: E402
 from tools.training_common import (  # noqa: E402
+    h5_data_record,
     log,
     resume,
     save_checkpoint,
@@ -145,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kind", choices=sorted(DEFAULTS), required=True)
     ap.add_argument("--train", type=Path, help="training set (default datasets/build/KIND_train.h5)")
     ap.add_argument("--val", type=Path, help="validation set (default datasets/build/KIND_val.h5)")
-    ap.add_argument("--out", type=Path, help="model file (default omnicodec/pointcloud/zoo/KIND.npz)")
+    ap.add_argument("--out", type=Path,
+                    help="model file in a zoo's weights/ folder (default omnicodec/zoo/weights/KIND.npz)")
     ap.add_argument("--checkpoint", type=Path, help="checkpoint (default datasets/build/train_KIND.pt)")
     ap.add_argument("--minutes", type=float, default=100.0, help="wall-clock budget for the training steps")
     ap.add_argument("--steps", type=int, default=20000, help="learning-rate schedule length")
@@ -197,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         if bpp < state["best"]:
             state["best"] = bpp
             write_model(out, data)
-            write_zoo_entry(out.parent / "zoo.json", out, data, "train_lossless.py", kind, train, args.exclude,
-                            step=state["step"], val_bpp_learned_levels=round(bpp, 5))
+            write_zoo_entry(out, data, kind="occupancy", modality="pointcloud", script="train_lossless.py",
+                            data_record=h5_data_record(train, kind, args.exclude), family=kind, step=state["step"],
+                            val_bpp_learned_levels=round(bpp, 5))
             tag = " (best, saved)"
         log(f"step {state['step']}: validation {bpp:.4f} bpp on the learned levels{tag}")
 

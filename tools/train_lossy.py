@@ -8,7 +8,8 @@ scales (the true children kept), R the latent's bits per input voxel under facto
 
 Every ``--eval-every`` steps the model is scored on fixed validation crops (per gain: latent bpp, D and the share of
 true voxels among the top-k at the finest scale); the best by the mean of ``lambda_g * D + R`` is written to
-``omnicodec/pointcloud/zoo/lossy_KIND.pt`` and recorded in ``zoo/lossy.json`` (command, data, step, sha256).
+``omnicodec/zoo/weights/lossy_KIND.pt`` and recorded in the zoo's ``index.json`` (kind ``lossy_pointcloud``;
+command, data, step, sha256).
 Checkpoints hold network, optimiser and step; a rerun without ``--fresh`` resumes. Runs on the CPU.
 
 Example::
@@ -34,6 +35,7 @@ from datasets.h5store import TrainingSet  # noqa: E402
 from omnicodec.pointcloud.lossy_net import LossyConfig, LossyNet, save_lossy_bytes  # noqa: E402
 from omnicodec.sparse import SparseTensor  # noqa: E402
 from tools.training_common import (  # noqa: E402
+    h5_data_record,
     log,
     resume,
     save_checkpoint,
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kind", choices=sorted(DEFAULTS), required=True)
     ap.add_argument("--train", type=Path, help="training set (default datasets/build/KIND_train.h5)")
     ap.add_argument("--val", type=Path, help="validation set (default datasets/build/KIND_val.h5)")
-    ap.add_argument("--out", type=Path, help="model file (default omnicodec/pointcloud/zoo/lossy_KIND.pt)")
+    ap.add_argument("--out", type=Path,
+                    help="model file in a zoo's weights/ folder (default omnicodec/zoo/weights/lossy_KIND.pt)")
     ap.add_argument("--checkpoint", type=Path, help="checkpoint (default datasets/build/train_lossy_KIND.pt)")
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget for the training steps")
     ap.add_argument("--steps", type=int, default=20000, help="learning-rate schedule length")
@@ -156,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             data = save_lossy_bytes(net, {"kind": kind, "step": state["step"]})
             net.train()
             write_model(out, data)
-            write_zoo_entry(out.parent / "lossy.json", out, data, "train_lossy.py", kind, train, args.exclude,
-                            step=state["step"],
+            write_zoo_entry(out, data, kind="lossy_pointcloud", modality="pointcloud", script="train_lossy.py",
+                            data_record=h5_data_record(train, kind, args.exclude), family=kind, step=state["step"],
                             validation=[{k: round(float(v), 5) for k, v in r.items()} for r in ev["rows"]])
             tag = " (best, saved)"
         per = "  ".join(f"g{r['g']}: {r['bpp']:.3f} bpp D {r['D']:.3f} acc {r['acc']:.3f}" for r in ev["rows"])

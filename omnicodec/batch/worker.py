@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -53,32 +52,35 @@ def setup_worker(config: EncodeConfig, ignore_sigint: bool = True) -> int:
     from ..codecs import default_codec
 
     codec = config.codec or default_codec("pointcloud", config.params)
-    if codec == "lossy":
-        from ..pointcloud.lossy_zoo import list_lossy_models, load_lossy_model, model_name
-
-        wanted = config.params.get("model", "auto")
-        for name in list_lossy_models() if wanted == "auto" else [model_name(wanted)]:
-            try:
-                load_lossy_model(name)
-            except OmnicodecError:
-                pass
     if codec in ("learned", "lossy"):
-        from ..pointcloud.model_zoo import list_models, load_model
-
-        wanted = config.params.get("model", "auto")
-        for name in list_models() if wanted == "auto" else [wanted]:
-            try:
-                load_model(name)
-            except OmnicodecError:  # reported by the frames that need it
-                pass
+        _preload(codec, config.params.get("model", "auto"))
     return os.getpid()
+
+
+def _preload(codec: str, wanted: str) -> None:
+    """Load the models a point-cloud codec may need (``wanted``: a family or ``auto``); errors are left to the
+    frames that need the model."""
+    from ..pointcloud.lossy_zoo import list_lossy_models, load_lossy_model, model_name
+    from ..pointcloud.model_zoo import list_models, load_model
+
+    try:
+        lossy = list(list_lossy_models()) if wanted == "auto" else [model_name(wanted)]
+        occupancy = list(list_models()) if wanted == "auto" else [wanted]
+    except OmnicodecError:
+        return
+    loads = [(load_lossy_model, name) for name in lossy] if codec == "lossy" else []
+    for load, name in loads + [(load_model, name) for name in occupancy]:
+        try:
+            load(name)
+        except OmnicodecError:  # reported by the frames that need it
+            pass
 
 
 def worker_stats() -> dict[str, Any]:
     """This worker's pid, frames done, peak resident memory (MB) and how many times a model was loaded."""
-    loads = 0
-    if "omnicodec.pointcloud.model_zoo" in sys.modules:
-        loads = sys.modules["omnicodec.pointcloud.model_zoo"].load_model.cache_info().misses
+    from .. import zoo
+
+    loads = zoo.load_count()
     return {
         "pid": os.getpid(),
         "frames": _STATE["frames"],

@@ -10,21 +10,33 @@ from ..types import ErpImage, LightField, PointCloud
 from .registry import Codec, available_codecs, codec_for_stream, get_codec, register_codec
 
 __all__ = ["compress", "decompress", "Codec", "register_codec", "get_codec", "available_codecs", "DEFAULT_CODECS",
-           "LOSSY_CODECS", "default_codec"]
+           "LOSSY_CODECS", "PANORAMA_CODEC", "default_codec", "is_panorama"]
 
-DEFAULT_CODECS = {"pointcloud": "learned"}
+DEFAULT_CODECS = {"pointcloud": "learned", "image": "image"}
 """The codec used for each modality when none is named (and no rate is asked for)."""
 
-LOSSY_CODECS = {"pointcloud": "lossy"}
+LOSSY_CODECS = {"pointcloud": "lossy", "image": "image"}
 """The codec used for each modality when none is named and a ``rate`` is given."""
 
+PANORAMA_CODEC = "erp"
+"""The codec of images whose width is twice their height (equirectangular panoramas), when none is named."""
 
-def default_codec(modality: str, params: dict[str, Any]) -> str:
-    """The codec ``compress`` uses for ``modality`` when none is named: lossy with a ``rate``, else lossless.
+
+def is_panorama(data: Any) -> bool:
+    """Whether ``data`` is an image shaped like a full equirectangular panorama (width == 2 * height)."""
+    pixels = getattr(data, "pixels", None)
+    return pixels is not None and pixels.ndim >= 2 and pixels.shape[0] > 0 and pixels.shape[1] == 2 * pixels.shape[0]
+
+
+def default_codec(modality: str, params: dict[str, Any], data: Any = None) -> str:
+    """The codec ``compress`` uses for ``modality`` when none is named: lossy with a ``rate``, else lossless; for
+    images, ``erp`` when ``data`` is a 2:1 panorama and ``image`` otherwise.
 
     Raises:
         InputError: no codec for that modality.
     """
+    if modality == "image" and is_panorama(data):
+        return PANORAMA_CODEC
     table = LOSSY_CODECS if params.get("rate") is not None else DEFAULT_CODECS
     if modality not in table:
         supported = ", ".join(sorted(table))
@@ -50,16 +62,17 @@ def compress(data: PointCloud | LightField | ErpImage, codec: str | None = None,
     Args:
         data: what to compress.
         codec: codec id (see :func:`available_codecs`); when None, the modality's lossy codec if ``rate`` is given,
-            else its lossless default (:func:`default_codec`).
+            else its lossless default; for images ``erp`` if the width is twice the height, else ``image``
+            (:func:`default_codec`).
         **params: the codec's parameters, e.g. ``grid_step=0.001, coder="constriction"`` for ``octree``, or
-            ``rate=3`` for ``lossy``.
+            ``rate=3`` for ``lossy``, ``image`` and ``erp``.
 
     Returns:
         The stream bytes (write them to an ``.omc`` file).
     """
     modality = modality_of(data)
     if codec is None:
-        codec = default_codec(modality, params)
+        codec = default_codec(modality, params, data)
     return get_codec(codec, modality).compress(data, **params)
 
 

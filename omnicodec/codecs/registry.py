@@ -50,6 +50,8 @@ def register_codec(codec_id: str, modality: str):
 
 def _load_builtin() -> None:
     # Importing the codec modules registers them.
+    from ..image import codec as image_codec  # noqa: F401
+    from ..omni import erp_codec  # noqa: F401
     from ..pointcloud import learned_codec, lossy_codec, octree_codec  # noqa: F401
 
 

@@ -1,9 +1,10 @@
-"""Quality metrics. They depend only on :mod:`omnicodec.types`, numpy and scipy, and know nothing of codecs.
+"""Quality metrics. They depend only on :mod:`omnicodec.types`, the pure geometry of :mod:`omnicodec.omni`, numpy
+and scipy, and know nothing of codecs.
 
 * Point clouds (:mod:`.pointcloud`, :mod:`.normals`): D1/D2 MSE, PSNR and Hausdorff exactly as MPEG pc_error
   0.14.2, PCA normals, the Chamfer distance.
 * Images (:mod:`.image`): PSNR, BT.709 luma, PSNR-Y, SSIM.
-* 360-degree ERP images (:mod:`.sphere`): WS-PSNR, S-PSNR.
+* 360-degree ERP images (:mod:`.sphere`): WS-PSNR, S-PSNR; (:mod:`.viewport`): viewport PSNR, the seam score.
 * Light fields (:mod:`.lightfield`): per-view PSNR-Y, SSIM-Y, RGB PSNR and their means.
 * Rate-distortion curves (:mod:`.bdrate`): BD-rate and BD-PSNR with PCHIP interpolation.
 """
@@ -16,6 +17,7 @@ from .lightfield import lightfield_quality, mean_psnr_rgb, mean_psnr_y, mean_ssi
 from .normals import estimate_normals
 from .pointcloud import auto_peak, chamfer_distance, pc_psnr, point_metrics
 from .sphere import erp_row_weights, s_psnr, sphere_points, ws_psnr, ws_psnr_per_channel
+from .viewport import VIEWPORTS, seam_score, viewport_psnr, viewport_psnr_per_view, viewport_quality
 
 __all__ = [
     "point_metrics",
@@ -35,6 +37,11 @@ __all__ = [
     "erp_row_weights",
     "s_psnr",
     "sphere_points",
+    "viewport_psnr",
+    "viewport_psnr_per_view",
+    "seam_score",
+    "viewport_quality",
+    "VIEWPORTS",
     "lightfield_quality",
     "mean_psnr_y",
     "mean_ssim_y",

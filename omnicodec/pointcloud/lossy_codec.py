@@ -39,24 +39,17 @@ from .attributes import attribute_spec, decode_attribute, encode_attribute
 from .learned_coder import decode_occupancy_learned, encode_occupancy_learned
 from .lossy_net import SCALES, LossyNet
 from .lossy_zoo import FAMILIES, load_lossy_model, model_name, rate_point
-from .model_zoo import AUTO, load_model
+from .model_zoo import AUTO, choose_family, load_model
 from .octree import depth_for, morton_decode, morton_encode, occupancy_codes
 from .octree_codec import quantize_positions
 
-__all__ = ["LossyCodec", "split_blocks", "scaled_counts", "DEFAULT_BLOCK_POINTS"]
+__all__ = ["LossyCodec", "split_blocks", "scaled_counts", "choose_family", "DEFAULT_BLOCK_POINTS"]
 
 DEFAULT_BLOCK_POINTS = 1_000_000
 """Voxels per block above which a cloud is split (bounds the memory of one block's networks)."""
 
 _CELL_BITS = 3 * SCALES  # Morton bits of one stride-8 cell: blocks never split a cell
 _MAX_EXTENT_BITS = 17  # a block spans less than 2**17 voxels per axis (the sparse tensors' coordinate range)
-_DENSE_CHILDREN = 1.8  # voxels per occupied parent above which a cloud counts as dense (as in model_zoo)
-
-
-def choose_family(keys: np.ndarray) -> str:
-    """``dense`` or ``lidar`` from the sorted Morton keys of the voxels (children per parent on the finest level)."""
-    parents = np.count_nonzero(np.diff(keys >> 3)) + 1 if len(keys) else 1
-    return "dense" if len(keys) / parents >= _DENSE_CHILDREN else "lidar"
 
 
 def split_blocks(keys: np.ndarray, budget: int) -> list[tuple[int, int]]:

@@ -18,6 +18,7 @@ cross-entropy of each scale and the latent's likelihoods.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import asdict, dataclass, field
 
@@ -74,11 +75,17 @@ class _Scale(nn.Module):
 
 
 class LossyNet(nn.Module):
-    """Encoder, per-gain entropy models and decoder of the lossy codec (see the module docstring)."""
+    """Encoder, per-gain entropy models and decoder of the lossy codec (see the module docstring).
+
+    Attributes:
+        sha256: hex digest of the model file it was loaded from (:func:`load_lossy_bytes`), which bitstreams record;
+            empty for a network built in memory.
+    """
 
     def __init__(self, config: LossyConfig | None = None) -> None:
         super().__init__()
         self.config = cfg = config or LossyConfig()
+        self.sha256 = ""
         c, lat = cfg.channels, cfg.latent
         self.down = nn.ModuleList(
             [SparseConv3d(1, c, 2, stride=2), SparseConv3d(c, c, 2, stride=2), SparseConv3d(c, c, 2, stride=2)]
@@ -231,7 +238,8 @@ def save_lossy_bytes(net: LossyNet, extra: dict | None = None) -> bytes:
 
 
 def load_lossy_bytes(data: bytes) -> LossyNet:
-    """Inverse of :func:`save_lossy_bytes`.
+    """Inverse of :func:`save_lossy_bytes` (``torch.load(..., weights_only=True)``: no pickled code runs); the
+    network's ``sha256`` is that of ``data``.
 
     Raises:
         ModelError: the bytes are not a lossy model.
@@ -246,4 +254,5 @@ def load_lossy_bytes(data: bytes) -> LossyNet:
     net.eval()
     if not all(bool(torch.isfinite(p.detach()).all()) for p in net.parameters()):
         raise ModelError("the lossy model holds non-finite weights")
+    net.sha256 = hashlib.sha256(data).hexdigest()
     return net

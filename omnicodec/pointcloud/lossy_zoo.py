@@ -1,4 +1,4 @@
-"""The shipped lossy autoencoders (``zoo/lossy.json``, files ``zoo/lossy_*.pt``) and their rate points.
+"""The shipped lossy autoencoders (kind ``lossy_pointcloud`` in :mod:`omnicodec.zoo`) and their rate points.
 
 Each family (``dense`` for voxelised surfaces, ``lidar`` for sweeps on a 1 mm grid) has one model holding several
 gain vectors. A rate point ``R`` (1 = lowest rate) is a :class:`RatePoint`: the grid is coarsened by ``2**shift``
@@ -9,19 +9,24 @@ sparse lines the autoencoder's three decoded scales miss), the tables use it. ``
 encoder sends for strides 4, 2 and 1 (the decoder keeps that many voxels per scale): keeping somewhat more voxels
 than the input had lowers the point-to-point error when the classifier is unsure. The stream records the shift,
 the gain and the counts, so the tables below may change between versions without breaking old streams.
+
+Index, files and sha256 checks are :mod:`omnicodec.zoo`'s; importing this module registers the loader of
+``lossy_pointcloud`` models (:func:`~.lossy_net.load_lossy_bytes`, ``torch.load(..., weights_only=True)``).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any, NamedTuple
 
+from .. import zoo
 from ..errors import InputError
 from .lossy_net import LossyNet, load_lossy_bytes
-from .model_zoo import read_index, verified_bytes
 
-__all__ = ["RATE_POINTS", "RatePoint", "GEOMETRY_ONLY", "FAMILIES", "list_lossy_models", "load_lossy_model",
+__all__ = ["KIND", "RATE_POINTS", "RatePoint", "GEOMETRY_ONLY", "FAMILIES", "list_lossy_models", "load_lossy_model",
            "rate_point", "model_name"]
+
+KIND = "lossy_pointcloud"
+"""The zoo kind of the lossy autoencoders."""
 
 FAMILIES = ("dense", "lidar")
 
@@ -47,6 +52,9 @@ RATE_POINTS: dict[str, tuple[RatePoint, ...]] = {
 }
 
 
+zoo.register_loader(KIND, load_lossy_bytes)
+
+
 def model_name(family: str) -> str:
     """Zoo name of a family's model (``lossy_dense``, ``lossy_lidar``)."""
     return f"lossy_{family}"
@@ -67,23 +75,17 @@ def rate_point(family: str, rate: int) -> RatePoint:
     return table[rate - 1]
 
 
-@functools.lru_cache(maxsize=1)
 def list_lossy_models() -> dict[str, dict[str, Any]]:
-    """Name -> zoo entry (file, sha256, kind, training command, data, ...) of every shipped lossy model."""
-    return read_index("lossy.json")
-
-
-@functools.lru_cache(maxsize=4)
-def _load(name: str) -> tuple[LossyNet, str]:
-    data, digest = verified_bytes(name, list_lossy_models(), "lossy.json")
-    return load_lossy_bytes(data), digest
+    """Name -> zoo entry (file, sha256, family, training command, data, ...) of every shipped lossy model."""
+    return zoo.list_models(KIND)
 
 
 def load_lossy_model(name: str) -> tuple[LossyNet, str]:
-    """The lossy model called ``name`` (loaded once per process) and its file's sha256 (hex).
+    """The lossy model called ``name`` (loaded once per process) and its file's sha256 (hex, also ``net.sha256``).
 
     Raises:
-        InputError: no such model.
-        ModelError: the file is missing, changed or malformed.
+        InputError: no such lossy model.
+        ModelError: the file is missing, changed (sha256 differs from the index) or malformed.
     """
-    return _load(name)
+    net = zoo.load(name, KIND)
+    return net, net.sha256

@@ -1,89 +1,66 @@
-"""The shipped occupancy models (``omnicodec/pointcloud/zoo/``) and the choice between them.
+"""The shipped occupancy models (kind ``occupancy`` in :mod:`omnicodec.zoo`) and the dense/LiDAR choice.
 
-``zoo/zoo.json`` lists every model: its file, sha256, the command that trained it and the data it was trained on.
-A model is loaded once per process and checked against its recorded sha256.
+Index, files and sha256 checks are :mod:`omnicodec.zoo`'s; this module registers the loader of occupancy models
+(:func:`~.occupancy_net.load_model_bytes`) and holds the one rule that tells a dense cloud from a LiDAR sweep, used
+by the lossless and the lossy codecs alike.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ModelError
+from .. import zoo
 from .occupancy_net import IntOccupancyNet, load_model_bytes
 
-__all__ = ["ZOO_DIR", "list_models", "load_model", "choose_model", "AUTO"]
+__all__ = ["KIND", "AUTO", "DENSE_CHILDREN", "list_models", "load_model", "family_for", "choose_model",
+           "choose_family"]
 
-ZOO_DIR = Path(__file__).resolve().parent / "zoo"
+KIND = "occupancy"
+"""The zoo kind of the occupancy models."""
+
 AUTO = "auto"
-_DENSE_CHILDREN = 1.8  # mean children per parent on the finest level above which a cloud counts as dense
+"""The ``model`` option that picks ``dense`` or ``lidar`` from the data."""
+
+DENSE_CHILDREN = 1.8
+"""Mean occupied children per occupied parent on the finest level at or above which a cloud counts as dense."""
+
+zoo.register_loader(KIND, load_model_bytes)
 
 
-def read_index(filename: str) -> dict[str, dict[str, Any]]:
-    """Name -> entry of a zoo index file in :data:`ZOO_DIR` (entries whose file is missing left out).
-
-    Raises:
-        ModelError: the index cannot be read.
-    """
-    index = ZOO_DIR / filename
-    try:
-        entries = json.loads(index.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read the model index {index}: {exc}") from None
-    return {name: e for name, e in sorted(entries.items()) if (ZOO_DIR / e["file"]).exists()}
-
-
-def verified_bytes(name: str, models: dict[str, dict[str, Any]], filename: str) -> tuple[bytes, str]:
-    """The bytes of model ``name`` of index ``filename`` (entries ``models``) and their sha256, checked.
-
-    Raises:
-        InputError: no such model.
-        ModelError: the file changed (sha256 differs from the index).
-    """
-    if name not in models:
-        known = ", ".join(models) or "none installed"
-        raise InputError(f"unknown model {name!r}; available: {known}")
-    entry = models[name]
-    data = (ZOO_DIR / entry["file"]).read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != entry["sha256"]:
-        raise ModelError(f"model file {entry['file']} has sha256 {digest[:16]}..., {filename} records "
-                         f"{entry['sha256'][:16]}...; reinstall the package")
-    return data, digest
-
-
-@functools.lru_cache(maxsize=1)
 def list_models() -> dict[str, dict[str, Any]]:
-    """Name -> zoo entry (file, sha256, kind, training command, data, ...) of every shipped model."""
-    return read_index("zoo.json")
+    """Name -> zoo entry (file, sha256, family, training command, data, ...) of every shipped occupancy model."""
+    return zoo.list_models(KIND)
 
 
-@functools.lru_cache(maxsize=8)
 def load_model(name: str) -> IntOccupancyNet:
-    """The occupancy model called ``name``.
+    """The occupancy model called ``name`` (loaded once per process; its ``sha256`` is the file's).
 
     Raises:
-        InputError: no such model.
-        ModelError: the file is missing, changed (sha256 differs from zoo.json) or malformed.
+        InputError: no such occupancy model.
+        ModelError: the file is missing, changed (sha256 differs from the index) or malformed.
     """
-    data, _ = verified_bytes(name, list_models(), "zoo.json")
-    return load_model_bytes(data)
+    return zoo.load(name, KIND)
+
+
+def family_for(children: int, parents: int) -> str:
+    """``dense`` or ``lidar`` from the occupied voxels (``children``) and their occupied parents on the finest
+    level: dense surfaces fill about 4 of the 8 children of a parent, a LiDAR sweep on a fine grid about 1."""
+    return "dense" if children / max(parents, 1) >= DENSE_CHILDREN else "lidar"
 
 
 def choose_model(codes: list[np.ndarray]) -> str:
-    """``dense`` or ``lidar`` for an octree: dense surfaces fill about 4 of the 8 children of a parent on the finest
-    level, a LiDAR sweep on a fine grid about 1.
+    """``dense`` or ``lidar`` (:func:`family_for`) for an octree.
 
     Args:
-        codes: occupancy codes of every level (:func:`~.octree.occupancy_codes`).
+        codes: occupancy codes (uint8) of every level (:func:`~.octree.occupancy_codes`).
     """
     last = codes[-1] if codes else np.zeros(0, np.uint8)
-    children = np.unpackbits(last).sum() / max(len(last), 1)
-    return "dense" if children >= _DENSE_CHILDREN else "lidar"
+    return family_for(int(np.unpackbits(last).sum()), len(last))
+
+
+def choose_family(keys: np.ndarray) -> str:
+    """``dense`` or ``lidar`` (:func:`family_for`) from the sorted, distinct int64 Morton keys of the voxels."""
+    parents = int(np.count_nonzero(np.diff(keys >> 3))) + 1 if len(keys) else 0
+    return family_for(len(keys), parents)

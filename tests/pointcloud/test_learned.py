@@ -168,7 +168,8 @@ def test_shipped_models_load_and_are_small():
     assert {"dense", "lidar"} <= set(models)
     for name, entry in models.items():
         assert entry["bytes"] < 10 * 2**20
-        assert entry["training_command"].startswith("python tools/train_lossless.py")
+        assert entry["command"].startswith("python tools/train_lossless.py")
+        assert entry["kind"] == "occupancy" and entry["family"] == name
         assert load_model(name).sha256 == entry["sha256"]
 
 

@@ -19,6 +19,7 @@ from omnicodec.metrics import point_metrics
 from omnicodec.pointcloud.lossy_codec import scaled_counts, split_blocks
 from omnicodec.pointcloud.lossy_net import LossyConfig, LossyNet, load_lossy_bytes, save_lossy_bytes, top_k
 from omnicodec.pointcloud.lossy_zoo import RATE_POINTS, list_lossy_models, load_lossy_model, rate_point
+from omnicodec.pointcloud.lossy_zoo import model_name as net_name
 from omnicodec.pointcloud.octree import morton_decode, morton_encode
 from omnicodec.sparse import SparseTensor
 from omnicodec.types import PointCloud
@@ -56,11 +57,12 @@ def test_shipped_lossy_models_load_and_are_small():
     assert set(models) == {"lossy_dense", "lossy_lidar"}
     for name, entry in models.items():
         assert entry["bytes"] < 10_000_000
-        assert entry["training_command"].startswith("python tools/train_lossy.py")
+        assert entry["command"].startswith("python tools/train_lossy.py")
+        assert entry["kind"] == "lossy_pointcloud" and net_name(entry["family"]) == name
         net, sha = load_lossy_model(name)
-        assert sha == entry["sha256"]
+        assert sha == entry["sha256"] == net.sha256
         assert net.config.gains == 4
-        assert max(p.gain for p in RATE_POINTS[entry["kind"]] if p.gain is not None) < net.config.gains
+        assert max(p.gain for p in RATE_POINTS[entry["family"]] if p.gain is not None) < net.config.gains
 
 
 def test_every_rate_point_round_trips_and_rate_rises(dense_cloud):

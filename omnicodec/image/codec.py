@@ -1,0 +1,252 @@
+"""The learned image codec (codec id ``image``): any RGB 8-bit image, rate points 1..8, one stream.
+
+``compress(image, rate=R)`` pads the image to a multiple of 64 pixels (edge replication), runs the analysis in
+windows (:mod:`.tiling`), scales the latent by the rate point's gain vector and codes it in entropy tiles of
+``tile`` x ``tile`` latent elements (1024 x 1024 pixels by default), each tile one ``TILE`` chunk holding its
+hyper-latent and latent (:mod:`.latent_coder`). The decoder decodes every tile, assembles the latent and runs the
+synthesis in windows; only the image and its latent are ever held whole, so memory grows with the pixel count
+at about 1/20 of a float image per pixel of latent plus the uint8 output.
+
+Rate point ``R`` (1 = lowest rate) is gain level ``R - 1`` of the model; the levels were trained with the
+rate-distortion trade-offs of :data:`.model.LAMBDAS`. Grey images are coded as RGB and returned grey.
+
+Decoding is exact where it matters for the stream: every probability comes from integers (see :mod:`.latent_coder`),
+so the decoded latents are identical on every machine, thread count and device. The synthesis transform is float32;
+its output is rounded to 8 bits, and identical across thread counts on one machine (tested).
+
+Header parameters: ``height``, ``width``, ``channels`` (1 or 3), ``rate``, ``tile`` (latent elements per tile
+side), ``wrap`` (horizontal wrap-around, for panoramas) and ``sphere`` (latitude-dependent latent gains, for
+panoramas). The model's name and weights sha256 are in the header too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..bitstream import Chunk, Stream, StreamHeader, limits, pack
+from ..codecs.registry import Codec, register_codec
+from ..entropy import get_coder
+from ..errors import CorruptStreamError, InputError
+from ..omni.latitude import latent_row_gains
+from ..progress import progress_bar
+from ..types import ErpImage
+from .latent_coder import HYPER_FACTOR, decode_tile, encode_tile
+from .model import DOWNSCALE, LAMBDAS, GainHyperprior
+from .models import load_image_model, stream_model
+from .tiling import analysis_windowed, synthesis_windowed, windows
+
+__all__ = ["ImageParams", "ImageCodec", "encode_pixels", "decode_pixels", "RATES", "MAX_SIDE", "DEFAULT_RATE"]
+
+RATES = len(LAMBDAS)
+"""Rate points 1 .. RATES."""
+MAX_SIDE = 1 << 17
+"""Largest image side a stream may declare."""
+DEFAULT_RATE = 4
+"""Rate point used when none is given."""
+DEFAULT_TILE = 64
+"""Latent elements per entropy-tile side (1024 pixels)."""
+WINDOW = 1024
+"""Pixels per transform-window side (bounds the networks' memory)."""
+
+
+@dataclass(frozen=True)
+class ImageParams:
+    """The parameters of an image stream, validated once (from the caller or from a header)."""
+
+    height: int
+    width: int
+    channels: int
+    rate: int
+    tile: int = DEFAULT_TILE
+    wrap: bool = False
+    sphere: bool = False
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.height <= MAX_SIDE and 1 <= self.width <= MAX_SIDE):
+            raise InputError(f"image size {self.height}x{self.width} is outside 1..{MAX_SIDE} per side")
+        if self.height * self.width > limits.MAX_PIXELS:
+            raise InputError(f"image of {self.height * self.width} pixels exceeds the limit of {limits.MAX_PIXELS}")
+        if self.channels not in (1, 3):
+            raise InputError(f"images must have 1 or 3 channels, got {self.channels}")
+        if not (isinstance(self.rate, int) and 1 <= self.rate <= RATES):
+            raise InputError(f"rate must be an integer from 1 to {RATES}, got {self.rate!r}")
+        if not (isinstance(self.tile, int) and self.tile >= HYPER_FACTOR and self.tile % HYPER_FACTOR == 0
+                and self.tile <= 1024):
+            raise InputError(f"tile must be a multiple of {HYPER_FACTOR} from {HYPER_FACTOR} to 1024, got {self.tile}")
+
+    @property
+    def latent_shape(self) -> tuple[int, int]:
+        """Latent rows and columns (of the image padded to a multiple of 64)."""
+        return -(-self.height // DOWNSCALE) * 4, -(-self.width // DOWNSCALE) * 4
+
+    def tiles(self) -> list[tuple[int, int, int, int]]:
+        """Entropy tiles ``(r0, r1, c0, c1)`` in latent coordinates, raster order."""
+        return list(windows(*self.latent_shape, self.tile))
+
+    def to_header(self) -> dict[str, Any]:
+        return {"height": self.height, "width": self.width, "channels": self.channels, "rate": self.rate,
+                "tile": self.tile, "wrap": self.wrap, "sphere": self.sphere}
+
+    @classmethod
+    def from_header(cls, p: dict[str, Any]) -> ImageParams:
+        keys = ("height", "width", "channels", "rate", "tile", "wrap", "sphere")
+        if not isinstance(p, dict) or set(p) != set(keys):
+            raise CorruptStreamError("image stream parameters are missing or unknown")
+        if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in keys[:5]) or not all(
+            isinstance(p[k], bool) for k in keys[5:]
+        ):
+            raise CorruptStreamError("image stream parameters have the wrong types")
+        try:
+            return cls(**{k: p[k] for k in keys})
+        except InputError as exc:
+            raise CorruptStreamError(f"image stream parameters: {exc}") from None
+
+
+def _as_rgb(pixels: np.ndarray) -> tuple[np.ndarray, int]:
+    p = np.asarray(pixels)
+    if p.ndim == 2:
+        p = p[:, :, None]
+    if p.ndim != 3 or p.shape[2] not in (1, 3):
+        raise InputError(f"images must be (H, W) or (H, W, 1 or 3), got shape {p.shape}"
+                         + ("; drop the alpha channel first" if p.ndim == 3 and p.shape[2] == 4 else ""))
+    if p.dtype != np.uint8:
+        raise InputError(f"images must be 8-bit (uint8), got {p.dtype}")
+    if p.shape[0] == 0 or p.shape[1] == 0:
+        raise InputError(f"image has no pixels (shape {p.shape})")
+    channels = p.shape[2]
+    return (np.repeat(p, 3, axis=2) if channels == 1 else p), channels
+
+
+def _integer(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{what} must be an integer, got {value!r}")
+    return int(value)
+
+
+def _row_gains(params: ImageParams) -> torch.Tensor | None:
+    if not params.sphere:
+        return None
+    h = params.latent_shape[0]
+    return torch.from_numpy(latent_row_gains(params.height, h)).float()[None, None, :, None]
+
+
+def encode_pixels(net: GainHyperprior, pixels: np.ndarray, params: ImageParams, coder: str | int = "constriction",
+                  progress: bool = False) -> list[Chunk]:
+    """The ``TILE`` chunks of ``pixels (H, W, 3) uint8`` under ``params`` (see the module docstring)."""
+    hp, wp = (s * 16 for s in params.latent_shape)
+    level = params.rate - 1
+    with torch.no_grad():
+        x = torch.from_numpy(np.array(pixels, copy=True)).permute(2, 0, 1)[None].float().div_(255.0)
+        ph, pw = hp - params.height, wp - params.width
+        if ph or pw:  # bottom and right: replicated rows; columns wrapped for panoramas
+            x = torch.nn.functional.pad(x, (0, 0, 0, ph), mode="replicate")
+            x = torch.cat([x, x[..., :pw]], -1) if params.wrap and pw <= params.width else \
+                torch.nn.functional.pad(x, (0, pw, 0, 0), mode="replicate")
+        y = analysis_windowed(lambda t: net.analysis(t, level), x, WINDOW, params.wrap)
+        del x
+        gains = _row_gains(params)
+        if gains is not None:
+            y = y * gains
+    chunks = []
+    tiles = params.tiles()
+    with progress_bar(len(tiles), "image tiles", enabled=progress, unit="tile") as bar:
+        for r0, r1, c0, c1 in tiles:
+            enc = get_coder(coder).encoder()
+            encode_tile(net, enc, y[..., r0:r1, c0:c1].contiguous())
+            chunks.append(Chunk("TILE", enc.finish()))
+            bar.update(1)
+    return chunks
+
+
+def decode_pixels(net: GainHyperprior, chunks: list[bytes], params: ImageParams, coder: str | int = "constriction",
+                  progress: bool = False) -> np.ndarray:
+    """Inverse of :func:`encode_pixels`: ``(H, W, 3)`` uint8."""
+    tiles = params.tiles()
+    if len(chunks) != len(tiles):
+        raise CorruptStreamError(f"{len(chunks)} tile payloads for {len(tiles)} tiles")
+    h, w = params.latent_shape
+    y = torch.empty((1, net.config.latent, h, w), dtype=torch.float32)
+    with progress_bar(len(tiles), "image tiles", enabled=progress, unit="tile") as bar:
+        for (r0, r1, c0, c1), data in zip(tiles, chunks, strict=True):
+            dec = get_coder(coder).decoder(data)
+            y[..., r0:r1, c0:c1] = decode_tile(net, dec, (1, net.config.latent, r1 - r0, c1 - c0))
+            dec.finish()
+            bar.update(1)
+    gains = _row_gains(params)
+    if gains is not None:
+        y = y / gains
+    out = np.empty((params.height, params.width, 3), dtype=np.uint8)
+    level = params.rate - 1
+
+    def sink(r0: int, r1: int, c0: int, c1: int, piece: torch.Tensor) -> None:
+        r1c, c1c = min(r1, params.height), min(c1, params.width)
+        if r0 >= r1c or c0 >= c1c:
+            return
+        v = piece[0, :, : r1c - r0, : c1c - c0].clamp_(0.0, 1.0).mul_(255.0).round_()
+        out[r0:r1c, c0:c1c] = v.permute(1, 2, 0).to(torch.uint8).numpy()
+
+    with torch.no_grad():
+        synthesis_windowed(lambda t: net.synthesis(t, level), y, WINDOW, params.wrap, sink)
+    return out
+
+
+@register_codec("image", "image")
+class ImageCodec(Codec):
+    """Learned image codec: any RGB or grey 8-bit image at rate points 1..8 (``rate``)."""
+
+    description = "learned image codec (hyperprior, exact entropy parameters), rate points 1-8"
+    default_model = "image_core"
+    wrap = False
+    sphere = False
+
+    def _params(self, pixels: np.ndarray, channels: int, rate: Any, tile: Any) -> ImageParams:
+        return ImageParams(pixels.shape[0], pixels.shape[1], channels, rate, tile, self.wrap, self.sphere)
+
+    def compress(self, data: ErpImage, *, rate: int = DEFAULT_RATE, coder: str | int = "constriction",
+                 model: str | None = None, tile: int = DEFAULT_TILE, progress: bool = False, **unknown: Any) -> bytes:
+        """Encode ``data`` (an :class:`~omnicodec.types.ErpImage`, or an ``(H, W[, C])`` uint8 array) at rate point
+        ``rate`` (1 = lowest .. 8; default 4).
+
+        Args:
+            data: the image: ``(H, W, 3)`` RGB or ``(H, W)`` / ``(H, W, 1)`` grey, uint8, any size.
+            rate: rate point.
+            coder: entropy coder.
+            model: image model name in the zoo (default ``image_core``; ``image_erp`` for ``erp``).
+            tile: latent elements per entropy-tile side (16 pixels each); 64 = 1024-pixel tiles.
+            progress: show a progress bar over the tiles.
+
+        Raises:
+            InputError: not an 8-bit grey or RGB image, a bad rate, tile or option.
+        """
+        if unknown:
+            raise InputError(f"{self.id} codec: unknown option(s) {', '.join(sorted(unknown))}")
+        pixels, channels = _as_rgb(data.pixels if isinstance(data, ErpImage) else data)
+        params = self._params(pixels, channels, _integer(rate, "rate"), _integer(tile, "tile"))
+        name = model or self.default_model
+        net, sha = load_image_model(name)
+        chunks = encode_pixels(net, pixels, params, coder, progress)
+        coder_id = get_coder(coder).id
+        header = StreamHeader("image", self.id, coder_id, params.to_header(), name, bytes.fromhex(sha))
+        return pack(header, chunks)
+
+    def decompress(self, stream: Stream, *, progress: bool = False) -> ErpImage:
+        """Decode a stream written by :meth:`compress`.
+
+        Raises:
+            CorruptStreamError: inconsistent parameters or payloads.
+            ModelError: the stream's model is not installed here.
+        """
+        params = ImageParams.from_header(stream.header.params)
+        if params.wrap != self.wrap or params.sphere != self.sphere:
+            raise CorruptStreamError(f"{self.id} stream with wrap={params.wrap} sphere={params.sphere}")
+        net = stream_model(stream.header)
+        pixels = decode_pixels(net, stream.chunks_named("TILE"), params, stream.header.coder_id, progress)
+        if len(stream.chunks) != len(params.tiles()):
+            raise CorruptStreamError("image stream holds chunks other than its tiles")
+        if params.channels == 1:
+            pixels = np.round(pixels.mean(axis=2, keepdims=True)).astype(np.uint8)
+        return ErpImage(pixels, metadata={"codec": self.id, "rate": params.rate})
