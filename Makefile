@@ -19,6 +19,8 @@ lint: install
 bench: install
 	@$(PY) tools/bench_octree.py
 	@$(PY) tools/bench_lossless.py
+	@$(PY) tools/bench_image.py
+	@$(PY) tools/bench_erp.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -7,7 +7,9 @@ an evaluation-only file (:func:`datasets.paths.check_training_path` is called be
 
 * photos: every file of ``images/train/`` (the two 1365x2048 photos also at half size);
 * panoramas: every ``erp/`` file that is not evaluation-only, downscaled 2x (they are JPEGs: the downscale
-  removes most of their coding artefacts) and at most 2048 wide; full panoramas, so that latitudes are known;
+  removes most of their coding artefacts) and at most 2048 wide; full panoramas, so that latitudes are known; plus
+  one copy rotated on the sphere (pitch and roll of 10 to 30 degrees, yaw any, fixed per file) for the ERP model's
+  rotation augmentation (``scale`` attribute 0 marks these);
 * light-field views: the centre view and four inner views of each training light field (``lytro_2067``,
   ``hci_cotton``, ``hci_dino``).
 
@@ -24,6 +26,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 from PIL import Image
+
+from omnicodec.omni import rotate_erp
 
 from .paths import REPO, check_training_path, shared_data_root
 
@@ -62,8 +66,9 @@ def _downscale(img: Image.Image, factor: int) -> Image.Image:
     return img.resize((img.width // factor, img.height // factor), Image.Resampling.BOX) if factor > 1 else img
 
 
-def load_source(root: Path, rel: str, kind: str) -> list[tuple[np.ndarray, int]]:
-    """The images one source contributes: ``[(pixels (H, W, 3) uint8, downscale factor), ...]``."""
+def load_source(root: Path, rel: str, kind: str, rotated: bool = True) -> list[tuple[np.ndarray, int]]:
+    """The images one source contributes: ``[(pixels (H, W, 3) uint8, downscale factor), ...]`` (factor 0: the
+    panorama's rotated copy, left out when ``rotated`` is false)."""
     path = check_training_path(root / rel)
     with Image.open(path) as im:
         img = im.convert("RGB")
@@ -71,15 +76,20 @@ def load_source(root: Path, rel: str, kind: str) -> list[tuple[np.ndarray, int]]
         factor = 2
         while img.width // factor > 2048:
             factor *= 2
-        return [(np.asarray(_downscale(img, factor)), factor)]
+        pano = np.asarray(_downscale(img, factor))
+        rng = np.random.default_rng(list(rel.encode()))  # fixed per file
+        yaw, pitch, roll = rng.uniform(-180, 180), rng.choice([-1, 1]) * rng.uniform(10, 30), rng.uniform(-30, 30)
+        if not rotated:
+            return [(pano, factor)]
+        return [(pano, factor), (rotate_erp(pano, yaw, pitch, roll, interpolation="bicubic"), 0)]
     out = [(np.asarray(img), 1)]
     if kind == "photo" and min(img.size) > 1000:
         out.append((np.asarray(_downscale(img, 2)), 2))
     return out
 
 
-def build(out_dir: Path, root: Path) -> dict[str, int]:
-    """Writes the two sets; returns the number of images in each."""
+def build(out_dir: Path, root: Path, rotated: bool = True, suffix: str = "") -> dict[str, int]:
+    """Writes the two sets (``images_{train,val}{suffix}.h5``); returns the number of images in each."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
     sources = image_sources(root)
@@ -87,16 +97,16 @@ def build(out_dir: Path, root: Path) -> dict[str, int]:
         raise FileNotFoundError(f"no training images under {root}")
     for split in ("train", "val"):
         chosen = [(r, k) for r, k in sources if (r in VAL_FILES) == (split == "val")]
-        tmp = out_dir / f"images_{split}.h5.tmp"
+        tmp = out_dir / f"images_{split}{suffix}.h5.tmp"
         n = 0
         with h5py.File(tmp, "w") as f:
             g = f.create_group("images")
             for rel, kind in chosen:
-                for pixels, factor in load_source(root, rel, kind):
+                for pixels, factor in load_source(root, rel, kind, rotated):
                     d = g.create_dataset(f"{n:04d}", data=pixels, compression="lzf")
                     d.attrs.update(source=rel, kind=kind, scale=factor)
                     n += 1
-        tmp.replace(out_dir / f"images_{split}.h5")
+        tmp.replace(out_dir / f"images_{split}{suffix}.h5")
         counts[split] = n
     return counts
 
@@ -116,10 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "datasets" / "build")
     ap.add_argument("--data", type=Path, default=None, help="shared data folder (default ../shared/data)")
+    ap.add_argument("--no-rotated", action="store_true",
+                    help="leave out the rotated panorama copies (the set the image_core model was trained on); "
+                         "writes images_{train,val}_norot.h5")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        counts = build(args.out, shared_data_root(args.data))
+        counts = build(args.out, shared_data_root(args.data), rotated=not args.no_rotated,
+                       suffix="_norot" if args.no_rotated else "")
     except (FileNotFoundError, PermissionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

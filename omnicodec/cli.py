@@ -1,6 +1,7 @@
 """The ``omnicodec`` command line (also ``python -m omnicodec``).
 
-Commands: ``compress``, ``decompress``, ``batch``, ``eval``, ``info``. Errors are one line on stderr with exit
+Commands: ``compress``, ``decompress``, ``batch``, ``eval``, ``info``, ``project`` (viewports and cubemaps of a
+panorama). Errors are one line on stderr with exit
 status 2 for bad usage or input (1 for anything unexpected; set ``OMNICODEC_DEBUG=1`` for a traceback); outputs are
 written atomically, so a failure leaves no partial file. ``batch`` (and ``decompress`` of a folder) exits with 3 when
 it finished but some frames failed, and with 128 + the signal number (130, 143) when SIGINT or SIGTERM stopped it.

@@ -11,15 +11,18 @@ from .types import ErpImage, LightField, PointCloud
 __all__ = ["evaluate", "evaluate_files"]
 
 
-def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, reference_normals=None) -> dict[str, Any]:
+def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, reference_normals=None,
+             sphere: bool | None = None) -> dict[str, Any]:
     """Quality of ``decoded`` against ``reference`` (both PointCloud, LightField or ErpImage of the same kind).
+
+    ``sphere``: compute the 360° metrics for images (default: when the width is twice the height).
 
     Returns:
         Point clouds: ``d1_mse d1_psnr d2_mse d2_psnr`` (symmetric, as MPEG pc_error), per-direction values,
-        Hausdorff values, ``points_reference points_decoded peak``. Images: ``psnr psnr_y ssim_y ws_psnr_y
-        s_psnr_y viewport_psnr_y seam_score_y`` (the last two from :mod:`omnicodec.metrics.viewport`; a negative
-        seam score means the left/right seam is worse than the image centre). Light fields: ``psnr_y ssim_y
-        psnr_rgb`` (means over views) and per-view lists.
+        Hausdorff values, ``points_reference points_decoded peak``. Images: ``psnr psnr_y ssim_y``, and for
+        panoramas ``ws_psnr_y s_psnr_y viewport_psnr_y seam_score_y`` (the last two from
+        :mod:`omnicodec.metrics.viewport`; a negative seam score means the left/right seam is worse than the image
+        centre). Light fields: ``psnr_y ssim_y psnr_rgb`` (means over views) and per-view lists.
     """
     from . import metrics
 
@@ -32,14 +35,13 @@ def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, referen
             raise InputError(f"image sizes differ: {a.shape} against {b.shape}")
         out: dict[str, Any] = {"psnr": metrics.psnr(a, b, peak=peak)}
         if a.shape[-1] == 3:
-            out.update(
-                psnr_y=metrics.psnr_y(a, b, peak=peak),
-                ssim_y=metrics.ssim(a, b, data_range=peak),
-                ws_psnr_y=metrics.ws_psnr(a, b, peak=peak),
-                s_psnr_y=metrics.s_psnr(a, b, peak=peak),
-            )
-            views = metrics.viewport_quality(a, b, peak=peak)
-            out.update(viewport_psnr_y=views["viewport_psnr"], seam_score_y=views["seam_score"])
+            out.update(psnr_y=metrics.psnr_y(a, b, peak=peak), ssim_y=metrics.ssim(a, b, data_range=peak))
+            if sphere is None:
+                sphere = a.shape[1] == 2 * a.shape[0]
+            if sphere:
+                out.update(ws_psnr_y=metrics.ws_psnr(a, b, peak=peak), s_psnr_y=metrics.s_psnr(a, b, peak=peak))
+                views = metrics.viewport_quality(a, b, peak=peak)
+                out.update(viewport_psnr_y=views["viewport_psnr"], seam_score_y=views["seam_score"])
         out.update(height=int(a.shape[0]), width=int(a.shape[1]))
         return out
     if isinstance(reference, LightField) and isinstance(decoded, LightField):

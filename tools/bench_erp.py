@@ -19,7 +19,7 @@ Panoramas (evaluation only, ``../shared/data/erp``):
 ``--quick``: horizonnet only.
 
 Codecs (``--codecs``; default all but ``vvc_intra``): ``erp`` (ours, sphere-aware) and ``image`` (ours, the
-sphere-blind core), ``omnicodec.compress(ErpImage(pixels), codec=..., rate=R)`` for R in ``--rates`` (default 1..6),
+sphere-blind core), ``omnicodec.compress(ErpImage(pixels), codec=..., rate=R)`` for R in ``--rates`` (default 1..8),
 each skipped with a one-line note when not registered or not runnable; the anchors of ``tools/anchors.py`` at their
 default qualities (HEVC-intra QP 22/27/32/37 as GUIDE.md section 5, AVIF q 40/55/70/85, JPEG q 30/50/75/90, WebP
 q 50/70/85/95) and, on request, ``vvc_intra`` (vvenc; about 10 s per 1024x512 image). With ``hevc_intra`` come rows
@@ -91,7 +91,7 @@ PANORAMAS = {
 LARGE = {"path": "erp/aframe_lake.jpg", "size": [6656, 3328], "resample": "bicubic"}
 DEFAULT_CODECS = ["erp", "image", "hevc_intra", "avif", "jpeg", "webp"]
 REFERENCES = ["hevc_intra", NOSEI, "avif"]
-DEFAULT_RATES = [1, 2, 3, 4, 5, 6]
+DEFAULT_RATES = list(range(1, 9))
 CHILD_TIMEOUT_S = 3600
 
 
@@ -333,7 +333,7 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="horizonnet only")
     p.add_argument("--codecs", nargs="+", metavar="NAME",
                    help=f"codecs to run (default: {' '.join(DEFAULT_CODECS)}; also: vvc_intra)")
-    p.add_argument("--rates", nargs="+", type=int, default=DEFAULT_RATES, help="rates of our codecs (default 1..6)")
+    p.add_argument("--rates", nargs="+", type=int, default=DEFAULT_RATES, help="rates of our codecs (default 1..8)")
     p.add_argument("--qualities", nargs="+", metavar="NAME=Q,...",
                    help="anchor qualities, e.g. avif=30,45,60,75,90 (default: tools/anchors.py's lists)")
     p.add_argument("--threads", type=int, default=1, help="threads of our codecs (torch; default 1)")

@@ -7,7 +7,7 @@ Usage: python tools/bench_image.py [--quick | --images PATH_OR_GLOB ...] [--code
 Codecs (``--codecs``, default: ``image`` and every default anchor):
 
 * ``image``: ours, ``omnicodec.compress(ErpImage(pixels), codec="image", rate=R)`` for R in ``--rates`` (default
-  1..6), decoded with ``omnicodec.decompress``. When the codec is not registered (or its model cannot be loaded),
+  1..8), decoded with ``omnicodec.decompress``. When the codec is not registered (or its model cannot be loaded),
   a one-line note is printed and only the anchors run.
 * the anchors of ``tools/anchors.py`` (HEVC-intra x265, JPEG, WebP, AVIF; ``vvc_intra`` on request), every setting
   as in that module, at qualities reaching lower rates than its defaults (``KODAK_QUALITIES``: HEVC QP 22..47, JPEG
@@ -54,7 +54,7 @@ KODAK = DATA / "images" / "kodak"
 QUICK = ["kodim01", "kodim04", "kodim13", "kodim23"]
 LEARNED = ("image",)  # our codecs this bench runs
 OURS = ("image", "erp")  # every learned codec run_codec knows (bench_erp runs both)
-DEFAULT_RATES = [1, 2, 3, 4, 5, 6]
+DEFAULT_RATES = list(range(1, 9))
 ALL_ANCHORS = {**anchors.ANCHORS, **anchors.EXTRA_ANCHORS}
 # Kodak is coded by learned codecs at 0.1-1 bpp: wider anchor ranges than tools/anchors.py's defaults (which are the
 # GUIDE's ERP settings), so that every curve overlaps ours. --qualities overrides any of them.
@@ -314,7 +314,7 @@ def parse_args(argv=None):
     p.add_argument("--codecs", nargs="+", metavar="NAME",
                    help=f"codecs to run (default: image {' '.join(anchors.ANCHORS)}; also: "
                         f"{' '.join(anchors.EXTRA_ANCHORS)})")
-    p.add_argument("--rates", nargs="+", type=int, default=DEFAULT_RATES, help="rates of our codec (default 1..6)")
+    p.add_argument("--rates", nargs="+", type=int, default=DEFAULT_RATES, help="rates of our codec (default 1..8)")
     p.add_argument("--qualities", nargs="+", metavar="NAME=Q,...", help="anchor qualities, e.g. jpeg=10,30,50,75,90 "
                    "(default: the wider Kodak lists in KODAK_QUALITIES)")
     p.add_argument("--threads", type=int, default=1, help="torch threads for our codec (default 1)")

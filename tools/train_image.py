@@ -16,6 +16,7 @@ validation bits per pixel and PSNR of every level (estimated from the likelihood
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import math
 import sys
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from training_common import REPO, log, write_model  # noqa: E402
+from training_common import REPO, log, write_model, write_zoo_entry  # noqa: E402
 
 from datasets.images import read_set  # noqa: E402
 from datasets.paths import check_training_path  # noqa: E402
@@ -126,6 +127,32 @@ def evaluate(net: GainHyperprior, val: list[tuple[np.ndarray, dict]], kind: str,
     return {"levels": rows, "loss": loss}
 
 
+def data_record(train: Path) -> dict:
+    """The zoo's record of a training set: its path, builder and a sha256 over its sources and image sizes."""
+    images = read_set(train)
+    listing = "\n".join(f"{a['source']} {a['scale']} {p.shape}" for p, a in images)
+    return {"train_set": str(train.relative_to(REPO) if train.is_relative_to(REPO) else train),
+            "built_by": "python -m datasets.images", "images": len(images),
+            "sample_list_sha256": hashlib.sha256(listing.encode()).hexdigest()}
+
+
+def publish(model_file: Path, kind: str, train: Path, ckpt: Path, command: str) -> None:
+    """Write ``model_file`` into the zoo as ``image_KIND`` with its index entry."""
+    data = model_file.read_bytes()
+    out = REPO / f"omnicodec/zoo/weights/image_{kind}.pt"
+    write_model(out, data)
+    extra = {}
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)["state"]
+        best = min(state["history"], key=lambda h: h["loss"])
+        extra = {"step": best["step"], "steps_trained": state["step"],
+                 "val_bpp_psnr_per_rate": [[round(b, 4), round(p, 2)] for b, p in best["levels"]]}
+    sys.argv = ["train_image.py", *command.split()]  # the entry records the training command
+    write_zoo_entry(out, data, kind="image", modality="image", script="train_image.py", data_record=data_record(train),
+                    lambdas=list(LAMBDAS), **extra)
+    log(f"published {out} ({len(data)} bytes)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kind", choices=("core", "erp"), default="core")
@@ -144,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--publish", type=Path, default=None, help="put this model file into the zoo and stop")
+    ap.add_argument("--command", default=None, help="with --publish: the arguments of the run that trained it")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -154,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     out = args.out or REPO / f"omnicodec/zoo/weights/image_{args.kind}.pt"
     ckpt = args.checkpoint or REPO / f"datasets/build/image_{args.kind}_checkpoint.pt"
+    if args.publish is not None:
+        publish(args.publish, args.kind, args.train, ckpt, args.command or " ".join(sys.argv[1:]))
+        return 0
     device = torch.device(args.device)
     net = GainHyperprior(ImageModelConfig()).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -204,6 +236,10 @@ def main(argv: list[str] | None = None) -> int:
                 torch.save({k: v.cpu() for k, v in net.state_dict().items()}, buf)
                 net.train()
                 write_model(out, buf.getvalue())
+                if out.parent.name == "weights":  # a zoo folder: record the entry too
+                    write_zoo_entry(out, buf.getvalue(), kind="image", modality="image", script="train_image.py",
+                                    data_record=data_record(args.train), lambdas=list(LAMBDAS), step=state["step"],
+                                    val_bpp_psnr_per_rate=[[round(b, 4), round(p, 2)] for b, p in ev["levels"]])
                 log(f"  best so far: wrote {out}")
             tmp = ckpt.with_suffix(".tmp")
             torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "state": state}, tmp)

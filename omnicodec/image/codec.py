@@ -4,8 +4,8 @@
 windows (:mod:`.tiling`), scales the latent by the rate point's gain vector and codes it in entropy tiles of
 ``tile`` x ``tile`` latent elements (1024 x 1024 pixels by default), each tile one ``TILE`` chunk holding its
 hyper-latent and latent (:mod:`.latent_coder`). The decoder decodes every tile, assembles the latent and runs the
-synthesis in windows; only the image and its latent are ever held whole, so memory grows with the pixel count
-at about 1/20 of a float image per pixel of latent plus the uint8 output.
+synthesis in windows; only the uint8 image and its latent (96 floats per 256 pixels) are ever held whole, so
+memory grows by about 4.5 bytes per pixel beyond a fixed window cost.
 
 Rate point ``R`` (1 = lowest rate) is gain level ``R - 1`` of the model; the levels were trained with the
 rate-distortion trade-offs of :data:`.model.LAMBDAS`. Grey images are coded as RGB and returned grey.
@@ -140,14 +140,7 @@ def encode_pixels(net: GainHyperprior, pixels: np.ndarray, params: ImageParams, 
     hp, wp = (s * 16 for s in params.latent_shape)
     level = params.rate - 1
     with torch.no_grad():
-        x = torch.from_numpy(np.array(pixels, copy=True)).permute(2, 0, 1)[None].float().div_(255.0)
-        ph, pw = hp - params.height, wp - params.width
-        if ph or pw:  # bottom and right: replicated rows; columns wrapped for panoramas
-            x = torch.nn.functional.pad(x, (0, 0, 0, ph), mode="replicate")
-            x = torch.cat([x, x[..., :pw]], -1) if params.wrap and pw <= params.width else \
-                torch.nn.functional.pad(x, (0, pw, 0, 0), mode="replicate")
-        y = analysis_windowed(lambda t: net.analysis(t, level), x, WINDOW, params.wrap)
-        del x
+        y = analysis_windowed(lambda t: net.analysis(t, level), pixels, (hp, wp), WINDOW, params.wrap)
         gains = _row_gains(params)
         if gains is not None:
             y = y * gains

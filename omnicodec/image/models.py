@@ -51,7 +51,8 @@ def model_from_bytes(data: bytes) -> GainHyperprior:
         net.load_state_dict(state)
     except RuntimeError as exc:
         raise ModelError(f"image model weights do not fit the network: {str(exc).splitlines()[0]}") from None
-    return net.eval()
+    # channels-last tensors run the CPU convolutions about a third faster (same values)
+    return net.eval().to(memory_format=torch.channels_last)
 
 
 zoo.register_loader(KIND, model_from_bytes)

@@ -69,7 +69,7 @@ POINT_CLOUD_EXTENSIONS = (".ply", ".pcd", ".bin", ".las", ".laz")
 #: File extensions read as light fields (besides folders of views).
 LIGHT_FIELD_EXTENSIONS = (".h5", ".hdf5")
 #: File extensions read as (equirectangular) images.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 _READERS: dict[str, Callable] = {
     ".ply": read_ply,
@@ -82,6 +82,9 @@ _READERS: dict[str, Callable] = {
     ".png": read_image,
     ".jpg": read_image,
     ".jpeg": read_image,
+    ".tif": read_image,
+    ".tiff": read_image,
+    ".bmp": read_image,
 }
 _WRITERS: dict[str, Callable] = {
     ".ply": write_ply,
@@ -94,6 +97,9 @@ _WRITERS: dict[str, Callable] = {
     ".png": write_image,
     ".jpg": write_image,
     ".jpeg": write_image,
+    ".tif": write_image,
+    ".tiff": write_image,
+    ".bmp": write_image,
 }
 _SUPPORTED = (
     f"point clouds {' '.join(POINT_CLOUD_EXTENSIONS)}; light fields: a folder of views or "

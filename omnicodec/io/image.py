@@ -1,4 +1,4 @@
-"""Equirectangular (360 degree) images: PNG and JPEG through Pillow."""
+"""Images (photos and equirectangular 360 degree panoramas): PNG, JPEG, TIFF and BMP through Pillow."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from .atomic import atomic_path
 __all__ = ["read_image", "write_image", "IMAGE_FORMATS"]
 
 #: Extension -> Pillow format name.
-IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 
 
 def read_image(path: str | os.PathLike) -> ErpImage:
-    """Read a PNG or JPEG image as RGB.
+    """Read a PNG, JPEG, TIFF or BMP image as RGB.
 
     Args:
         path: the image file.
@@ -51,10 +51,10 @@ def write_image(
     quality: int | None = None,
     compress_level: int = 6,
 ) -> None:
-    """Write an image as PNG (lossless) or JPEG, chosen by the extension, atomically.
+    """Write an image as PNG, TIFF, BMP (lossless) or JPEG, chosen by the extension, atomically.
 
     Args:
-        path: destination ``.png``, ``.jpg`` or ``.jpeg``.
+        path: destination ``.png``, ``.jpg``, ``.jpeg``, ``.tif``, ``.tiff`` or ``.bmp``.
         image: pixels (H, W, C) uint8 with C in 1, 3 (and 4 for PNG).
         quality: JPEG quality 1-100 (default 95); not allowed for PNG.
         compress_level: PNG zlib level 0-9.
@@ -69,13 +69,18 @@ def write_image(
         raise fail(path, f"unsupported image extension (expected one of {', '.join(IMAGE_FORMATS)})")
     pixels = image.pixels
     c = pixels.shape[2]
-    if pixels.dtype != np.uint8 or c not in ((1, 3, 4) if fmt == "PNG" else (1, 3)):
-        raise fail(path, f"{fmt} images must be uint8 with 1 or 3 channels (4 for PNG), got {pixels.dtype} x {c}")
+    if pixels.dtype != np.uint8 or c not in ((1, 3, 4) if fmt in ("PNG", "TIFF") else (1, 3)):
+        raise fail(path, f"{fmt} images must be uint8 with 1 or 3 channels (4 for PNG and TIFF), got {pixels.dtype} "
+                         f"x {c}")
     img = Image.fromarray(pixels[:, :, 0] if c == 1 else pixels)
+    if fmt != "JPEG" and quality is not None:
+        raise fail(path, f"quality applies to JPEG only ({fmt} is lossless)")
     if fmt == "PNG":
-        if quality is not None:
-            raise fail(path, "quality applies to JPEG only (PNG is lossless)")
-        options = {"compress_level": compress_level}
+        options: dict = {"compress_level": compress_level}
+    elif fmt == "TIFF":
+        options = {"compression": "tiff_deflate"}
+    elif fmt == "BMP":
+        options = {}
     else:
         q = 95 if quality is None else int(quality)
         if not 1 <= q <= 100:

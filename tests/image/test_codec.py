@@ -175,6 +175,10 @@ def test_cli_round_trip_and_errors(tmp_path: Path) -> None:
     r = subprocess.run(run + ["decompress", str(omc), "-o", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert np.asarray(Image.open(out)).shape == (48, 80, 3)
+    r = subprocess.run(run + ["eval", str(src), str(out), "--json"], capture_output=True, text=True)
+    quality = json.loads(r.stdout)
+    assert {"psnr", "psnr_y", "ssim_y"} <= set(quality) and "ws_psnr_y" not in quality  # a photo, not a panorama
+    assert quality["psnr"] == pytest.approx(psnr(np.asarray(Image.open(src)), np.asarray(Image.open(out))))
     bad = tmp_path / "bad.omc"
     bad.write_bytes(omc.read_bytes()[:40])
     r = subprocess.run(run + ["decompress", str(bad), "-o", str(tmp_path / "bad.png")], capture_output=True,
