@@ -132,7 +132,8 @@ def data_record(train: Path) -> dict:
     images = read_set(train)
     listing = "\n".join(f"{a['source']} {a['scale']} {p.shape}" for p, a in images)
     return {"train_set": str(train.relative_to(REPO) if train.is_relative_to(REPO) else train),
-            "built_by": "python -m datasets.images", "images": len(images),
+            "built_by": "python -m datasets.images" + (" --no-rotated" if "_norot" in train.name else ""),
+            "images": len(images),
             "sample_list_sha256": hashlib.sha256(listing.encode()).hexdigest()}
 
 
