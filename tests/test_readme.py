@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 
@@ -15,9 +17,10 @@ def _block(text: str, heading: str, fence: str) -> str:
     return part[start : part.index("```", start)]
 
 
-def test_command_line_examples(tmp_path):
+@pytest.mark.parametrize("heading", ["## Command line", "Images and 360° panoramas (the bundled panorama"])
+def test_command_line_examples(tmp_path, heading):
     (tmp_path / "datasets").symlink_to(REPO / "datasets")
-    block = _block((REPO / "README.md").read_text(), "## Command line", "```bash")
+    block = _block((REPO / "README.md").read_text(), heading, "```bash")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for line in block.replace("\\\n", " ").splitlines():
         command = line.split("#")[0].strip()
