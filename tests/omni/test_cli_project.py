@@ -85,7 +85,7 @@ def test_errors_are_one_line_with_exit_2(tmp_path, pano):
         (str(path), "--viewport", "0,0,0,90", "--size", "10", "-o", str(out / "v.png")),
         (str(path), "--viewport", "0,0,0,90", "--size", "0x10", "-o", str(out / "v.png")),
         (str(path), "--viewport", "0,0,0,90", "--viewport", "1,0,0,90", "-o", str(out / "v.png")),  # needs a folder
-        (str(path), "--viewport", "0,0,0,90", "-o", str(out / "v.tif")),
+        (str(path), "--viewport", "0,0,0,90", "-o", str(out / "v.webp")),
         (str(path), "--cubemap", "0", "-o", str(out)),
         (str(path), "--cubemap", "8", "--size", "8x8", "-o", str(out)),
         (str(path), "--cubemap", "8", "-o", str(tmp_path / "afile")),  # not a folder
