@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..entropy.scale_table import NUM_SCALES
+from ..entropy.ste import round_ste
 
-__all__ = ["IntHyperSynthesis", "round_ste", "W_EXP", "ACT_EXP", "MEAN_EXP", "Z_MAX"]
+__all__ = ["IntHyperSynthesis", "W_EXP", "ACT_EXP", "MEAN_EXP", "Z_MAX"]
 
 W_EXP = 8
 ACT_EXP = 4
@@ -33,21 +34,6 @@ MEAN_EXP = 6
 MEAN_MAX = 1 << 20
 Z_MAX = 1 << 10
 _EXACT_LIMIT = 2.0**53
-
-
-class _RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):  # type: ignore[override]
-        return torch.floor(x + 0.5)
-
-    @staticmethod
-    def backward(ctx, g):  # type: ignore[override]
-        return g
-
-
-def round_ste(x: torch.Tensor) -> torch.Tensor:
-    """``floor(x + 0.5)`` with the gradient of the identity."""
-    return _RoundSTE.apply(x)
 
 
 class IntHyperSynthesis(nn.Module):

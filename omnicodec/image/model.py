@@ -25,8 +25,9 @@ from torch import nn
 from ..entropy.factorized import FactorizedPrior
 from ..entropy.gaussian import GaussianConditional
 from ..entropy.scale_table import SCALE_MIN_LOG2, STEPS_PER_OCTAVE
+from ..entropy.ste import round_ste
 from .gdn import GDN
-from .int_hyper import IntHyperSynthesis, round_ste
+from .int_hyper import IntHyperSynthesis
 
 __all__ = ["ImageModelConfig", "GainHyperprior", "DOWNSCALE", "LAMBDAS"]
 

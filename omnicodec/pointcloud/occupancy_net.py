@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from ..entropy import PROB_BITS
+from ..entropy.ste import round_ste
 from ..errors import ModelError
 from .child_context import BLOCK_DELTAS, OCCUPIED, UNKNOWN
 
@@ -99,19 +100,9 @@ class NetConfig:
 # Training model (fake quantisation)
 
 
-class _RoundSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):  # type: ignore[override]
-        return torch.floor(x + 0.5)
-
-    @staticmethod
-    def backward(ctx, g):  # type: ignore[override]
-        return g
-
-
 def _q(x: torch.Tensor, exp: int, lo: float, hi: float) -> torch.Tensor:
     """x rounded to multiples of 2**-exp within [lo, hi] (in integer units), gradient passed straight through."""
-    return torch.clamp(_RoundSTE.apply(x * (1 << exp)), lo, hi) / (1 << exp)
+    return torch.clamp(round_ste(x * (1 << exp)), lo, hi) / (1 << exp)
 
 
 class OccupancyNet(torch.nn.Module):
