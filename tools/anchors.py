@@ -7,6 +7,8 @@ bytes (what the rate is counted from) and the (H, W, 3) uint8 RGB image decoded 
   thread. The stream is the raw HEVC Annex-B bitstream exactly as x265 writes it (VPS/SPS/PPS, x265's SEI naming
   its version and options, the slice), no container. That SEI costs about 2.3 kB per image (0.035 bpp at 1024x512);
   the reference figures in GUIDE.md section 5 include it, so it is kept by default (``info_sei=False`` drops it).
+  ``hevc_encode_frames`` / ``hevc_decode_frames`` code a sequence of same-sized images as one video with the same
+  settings (extra x265 options, e.g. the group of pictures, appended); ``hevc_encode`` is the one-image case.
 * ``vvc_intra(img, qp)``: vvenc through imageio-ffmpeg's ffmpeg (10-bit 4:2:0, the only input vvenc takes), preset
   medium, perceptual QP adaptation off, one thread; the raw ``.266`` bitstream; decoded by ffmpeg's native VVC
   decoder. Seconds include starting ffmpeg and the temporary files.
@@ -40,15 +42,16 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["hevc_intra", "strip_x265_info", "vvc_intra", "jpeg", "webp", "avif", "ANCHORS", "EXTRA_ANCHORS",
-           "AnchorError", "timed", "TimedResult", "anchor_versions", "vvc_available", "rgb_to_ycbcr", "ycbcr_to_rgb"]
+__all__ = ["hevc_intra", "hevc_encode_frames", "hevc_decode_frames", "strip_x265_info", "vvc_intra", "jpeg", "webp",
+           "avif", "ANCHORS", "EXTRA_ANCHORS", "AnchorError", "timed", "TimedResult", "anchor_versions",
+           "vvc_available", "rgb_to_ycbcr", "ycbcr_to_rgb"]
 
 KR, KB = 0.2126, 0.0722  # BT.709
 KG = 1.0 - KR - KB
@@ -150,22 +153,41 @@ def _av():
 
 def hevc_encode(img: np.ndarray, qp: int, *, info_sei: bool = True) -> bytes:
     """x265 intra coding of one RGB image at constant QP; the raw HEVC bitstream (see the module docstring)."""
+    return hevc_encode_frames([img], qp, info_sei=info_sei)
+
+
+def hevc_encode_frames(frames: Iterable[np.ndarray], qp: int, *, info_sei: bool = True, params: str = "") -> bytes:
+    """x265 coding of a sequence of same-sized RGB images as one video at constant QP; the raw HEVC bitstream.
+
+    Settings as :func:`hevc_encode` (which is this on one image); ``params`` adds x265 options (``key=value`` pairs
+    joined by ``:``, e.g. ``keyint=82:min-keyint=82:scenecut=0``), appended after the fixed ones.
+    """
     av = _av()
-    img = _check_rgb(img)
+    imgs = [_check_rgb(f) for f in frames]
+    if not imgs:
+        raise ValueError("no frames to encode")
+    if any(f.shape != imgs[0].shape for f in imgs):
+        raise ValueError(f"frames differ in size: {sorted({f.shape for f in imgs})}")
     if not 0 <= int(qp) <= 51:
         raise ValueError(f"HEVC QP must be in 0..51, got {qp}")
-    padded = _pad_even(img)
-    h, w = padded.shape[:2]
-    flat = np.concatenate([p.reshape(-1) for p in _to_yuv420(padded, 8)])
-    frame = av.VideoFrame.from_ndarray(flat.reshape(h * 3 // 2, w), format="yuv420p")
+    h, w = imgs[0].shape[0] + imgs[0].shape[0] % 2, imgs[0].shape[1] + imgs[0].shape[1] % 2
     cc = av.CodecContext.create("libx265", "w")
     cc.width, cc.height, cc.pix_fmt, cc.time_base = w, h, "yuv420p", Fraction(1, 25)
-    params = (f"qp={int(qp)}:range=full:colorprim=bt709:transfer=bt709:colormatrix=bt709:chromaloc=1"
-              ":pools=1:frame-threads=1:log-level=error")
+    x265 = (f"qp={int(qp)}:range=full:colorprim=bt709:transfer=bt709:colormatrix=bt709:chromaloc=1"
+            ":pools=1:frame-threads=1:log-level=error")
     if not info_sei:
-        params += ":info=0"
-    cc.options = {"preset": "medium", "tune": "psnr", "x265-params": params}
-    packets = list(cc.encode(frame)) + list(cc.encode(None))
+        x265 += ":info=0"
+    if params:
+        x265 += ":" + params.strip(":")
+    cc.options = {"preset": "medium", "tune": "psnr", "x265-params": x265}
+    packets = []
+    for i, img in enumerate(imgs):
+        flat = np.concatenate([p.reshape(-1) for p in _to_yuv420(_pad_even(img), 8)])
+        frame = av.VideoFrame.from_ndarray(flat.reshape(h * 3 // 2, w), format="yuv420p")
+        if len(imgs) > 1:
+            frame.pts = i
+        packets += cc.encode(frame)
+    packets += cc.encode(None)
     return b"".join(bytes(p) for p in packets)
 
 
@@ -184,6 +206,21 @@ def hevc_decode(stream: bytes, height: int, width: int) -> np.ndarray:
         raise AnchorError(f"HEVC decode gave {len(frames)} frames ({frames[0].format.name if frames else '-'})")
     planes = [_plane_array(p, np.uint8) for p in frames[0].planes]
     return _from_yuv420(planes, 8, height, width)
+
+
+def hevc_decode_frames(stream: bytes, height: int, width: int) -> list[np.ndarray]:
+    """Decode a :func:`hevc_encode_frames` stream to its (height, width, 3) uint8 RGB frames, in display order."""
+    av = _av()
+    dc = av.CodecContext.create("hevc", "r")
+    frames = []
+    for packet in [*dc.parse(stream), *dc.parse(None), None]:  # parse(None) flushes the parser's last frame
+        frames += dc.decode(packet)
+    out = []
+    for f in frames:
+        if f.format.name not in ("yuv420p", "yuvj420p"):
+            raise AnchorError(f"HEVC decode gave a {f.format.name} frame")
+        out.append(_from_yuv420([_plane_array(p, np.uint8) for p in f.planes], 8, height, width))
+    return out
 
 
 def _annexb_nal_units(stream: bytes) -> list[bytes]:

@@ -51,6 +51,7 @@ def register_codec(codec_id: str, modality: str):
 def _load_builtin() -> None:
     # Importing the codec modules registers them.
     from ..image import codec as image_codec  # noqa: F401
+    from ..lightfield import codec as lightfield_codec  # noqa: F401
     from ..omni import erp_codec  # noqa: F401
     from ..pointcloud import learned_codec, lossy_codec, octree_codec  # noqa: F401
 

@@ -50,6 +50,7 @@ _BUILTIN_LOADERS: dict[str, str] = {
     "occupancy": "omnicodec.pointcloud.model_zoo",
     "lossy_pointcloud": "omnicodec.pointcloud.lossy_zoo",
     "image": "omnicodec.image.models",
+    "lightfield": "omnicodec.lightfield.models",
 }
 
 _LOADERS: dict[str, Callable[[bytes], Any]] = {}
