@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import __version__
 from .errors import OmnicodecError
 
@@ -57,18 +59,26 @@ def cmd_compress(args: argparse.Namespace) -> int:
     from .codecs import compress
     from .io import read
     from .io.atomic import write_bytes_atomic
-    from .types import ErpImage
+    from .types import ErpImage, LightField
 
     t0 = time.perf_counter()
     data = read(args.input)
     t1 = time.perf_counter()
     image = isinstance(data, ErpImage)
-    codec, params = _image_codec_params(args, data) if image else (args.codec, _codec_params(args))
+    field = isinstance(data, LightField)
+    if image:
+        codec, params = _image_codec_params(args, data)
+    elif field:
+        codec, params = _lightfield_codec_params(args)
+    else:
+        codec, params = args.codec, _codec_params(args)
     stream = compress(data, codec=codec, progress=not args.quiet, **params)
     t2 = time.perf_counter()
     write_bytes_atomic(args.output, stream)
     points = len(data) if hasattr(data, "positions") else None
     pixels = int(data.pixels.shape[0] * data.pixels.shape[1]) if image else None
+    if field:
+        pixels = int(np.prod(data.views.shape[:4]))
     bits = 8 * len(stream)
     result = {
         "input": str(args.input),
@@ -86,9 +96,31 @@ def cmd_compress(args: argparse.Namespace) -> int:
         _print_json(result)
     elif not args.quiet:
         bpp = f", {result['bpp']:.4f} bpp" if result["bpp"] is not None else ""
-        what = f"{data.pixels.shape[1]}x{data.pixels.shape[0]} image, codec {codec}" if image else f"{points} points"
+        if field:
+            u, v, h, w = data.views.shape[:4]
+            what = f"{u}x{v} views of {w}x{h}, codec {codec or 'lightfield'}"
+        elif image:
+            what = f"{data.pixels.shape[1]}x{data.pixels.shape[0]} image, codec {codec}"
+        else:
+            what = f"{points} points"
         print(f"{args.input} -> {args.output}: {what}, {len(stream)} bytes{bpp}, {t2 - t1:.2f} s")
     return 0
+
+
+def _lightfield_codec_params(args: argparse.Namespace) -> tuple[str | None, dict[str, Any]]:
+    """The codec and parameters for a light field (codec ``lightfield`` unless named)."""
+    from .errors import InputError
+
+    for flag, value in (("--grid-step", args.grid_step), ("--merge-duplicates", args.merge_duplicates or None),
+                        ("--projection", None if args.projection == "auto" else args.projection)):
+        if value is not None:
+            raise InputError(f"{flag} is not an option for light fields ({args.input} is one)")
+    params: dict[str, Any] = {"coder": args.coder}
+    if args.rate is not None:
+        params["rate"] = args.rate
+    if args.model is not None:
+        params["model"] = args.model
+    return args.codec, params
 
 
 def _image_codec_params(args: argparse.Namespace, data: Any) -> tuple[str, dict[str, Any]]:
@@ -219,13 +251,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_files
 
     result = evaluate_files(args.reference, args.decoded, peak=args.peak, normals=args.normals)
+    if args.stream is not None:
+        from .errors import InputError
+
+        if not args.stream.is_file():
+            raise InputError(f"{args.stream}: no such stream file")
+        bits = 8 * args.stream.stat().st_size
+        count = result.get("samples") or result.get("points_reference")
+        if not count:
+            raise InputError("bits per sample are known for images and light fields (and point clouds, per point)")
+        result["bits"] = bits
+        result["bpp"] = bits / count
     if args.json:
         _print_json(result)
     else:
+        grids = {k: v for k, v in result.items() if k.startswith("per_view_")}
         width = max(len(k) for k in result)
         for key, value in result.items():
+            if key in grids:
+                continue
             shown = f"{value:.6f}" if isinstance(value, float) and math.isfinite(value) else value
             print(f"{key:{width}s}  {shown}")
+        for key, rows in grids.items():  # light fields: one line per view row
+            print(f"{key} (view rows top to bottom, columns left to right):")
+            for row in rows:
+                print("  " + " ".join(f"{x:7.3f}" if math.isfinite(x) else "    inf" for x in row))
     return 0
 
 
@@ -308,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("compress", help="compress a file to an .omc stream")
-    p.add_argument("input", type=Path, help="point cloud (.ply .pcd .bin .las .laz) or image (.png .jpg .tif ...)")
+    p.add_argument("input", type=Path, help="point cloud (.ply .pcd .bin .las .laz), image (.png .jpg .tif ...), or "
+                                            "light field (a folder of views, or .h5)")
     p.add_argument("-o", "--output", type=Path, required=True, help="output stream (.omc)")
     p.add_argument("--codec", default=None, help="codec id (default: the modality's default; see 'info --codecs')")
     p.add_argument("--grid-step", type=float, default=None, metavar="S",
@@ -317,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--merge-duplicates", action="store_true", help="one point per voxel, attributes averaged")
     p.add_argument("--rate", type=int, default=None, metavar="R",
                    help="lossy coding at rate point R (1 = lowest rate; point clouds: codec 'lossy', without it "
-                        "coding is lossless; images: 1-8, default 4)")
+                        "coding is lossless; images and light fields: 1-8, default 4)")
     p.add_argument("--projection", default="auto", choices=["auto", "erp", "flat"],
                    help="images: 'erp' codes a 360-degree panorama with the sphere-aware codec, 'flat' as a photo; "
                         "auto (default) takes images twice as wide as high for panoramas")
@@ -370,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "peak for clouds, 255 for 8-bit images)")
     p.add_argument("--normals", type=Path, default=None,
                    help="PLY holding the reference's positions (same order) with nx,ny,nz, for D2")
+    p.add_argument("--stream", type=Path, default=None, metavar="OMC",
+                   help="the stream DECODED came from: also print its bits per pixel (per point for clouds; over "
+                        "all views for light fields)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

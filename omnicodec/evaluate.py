@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from .errors import InputError
 from .types import ErpImage, LightField, PointCloud
 
@@ -22,7 +24,9 @@ def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, referen
         Hausdorff values, ``points_reference points_decoded peak``. Images: ``psnr psnr_y ssim_y``, and for
         panoramas ``ws_psnr_y s_psnr_y viewport_psnr_y seam_score_y`` (the last two from
         :mod:`omnicodec.metrics.viewport`; a negative seam score means the left/right seam is worse than the image
-        centre). Light fields: ``psnr_y ssim_y psnr_rgb`` (means over views) and per-view lists.
+        centre). Light fields: ``mean_psnr_y mean_ssim_y mean_psnr_rgb`` (means over views), per-view lists
+        (``per_view_psnr_y`` ... as rows of the view grid) and ``views`` (the grid). Images and light fields also
+        give ``samples``, the pixel count (over all views) that bits per pixel divide by.
     """
     from . import metrics
 
@@ -42,7 +46,7 @@ def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, referen
                 out.update(ws_psnr_y=metrics.ws_psnr(a, b, peak=peak), s_psnr_y=metrics.s_psnr(a, b, peak=peak))
                 views = metrics.viewport_quality(a, b, peak=peak)
                 out.update(viewport_psnr_y=views["viewport_psnr"], seam_score_y=views["seam_score"])
-        out.update(height=int(a.shape[0]), width=int(a.shape[1]))
+        out.update(height=int(a.shape[0]), width=int(a.shape[1]), samples=int(a.shape[0] * a.shape[1]))
         return out
     if isinstance(reference, LightField) and isinstance(decoded, LightField):
         if reference.views.shape != decoded.views.shape:
@@ -51,6 +55,7 @@ def evaluate(reference: Any, decoded: Any, *, peak: float | None = None, referen
         out = {k: v for k, v in q.items() if k.startswith("mean_")}
         out.update({f"per_view_{k}": v.tolist() for k, v in q.items() if not k.startswith("mean_")})
         out["views"] = list(reference.views.shape[:2])
+        out["samples"] = int(np.prod(reference.views.shape[:4]))
         return out
     raise InputError(
         f"cannot compare a {type(reference).__name__} with a {type(decoded).__name__}; both must be of one kind"

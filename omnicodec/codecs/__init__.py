@@ -12,10 +12,10 @@ from .registry import Codec, available_codecs, codec_for_stream, get_codec, regi
 __all__ = ["compress", "decompress", "Codec", "register_codec", "get_codec", "available_codecs", "DEFAULT_CODECS",
            "LOSSY_CODECS", "PANORAMA_CODEC", "default_codec", "is_panorama"]
 
-DEFAULT_CODECS = {"pointcloud": "learned", "image": "image"}
+DEFAULT_CODECS = {"pointcloud": "learned", "image": "image", "lightfield": "lightfield"}
 """The codec used for each modality when none is named (and no rate is asked for)."""
 
-LOSSY_CODECS = {"pointcloud": "lossy", "image": "image"}
+LOSSY_CODECS = {"pointcloud": "lossy", "image": "image", "lightfield": "lightfield"}
 """The codec used for each modality when none is named and a ``rate`` is given."""
 
 PANORAMA_CODEC = "erp"

@@ -4,7 +4,8 @@ Folder naming schemes:
 
 * ``hci``: ``<prefix>CamNNN.png`` (HCI benchmark, prefix ``input_``), ``NNN = row * V + col`` from 0, on a square
   U x U grid (81 views -> 9 x 9).
-* ``rowcol``: ``<prefix>_RR_CC.png`` with 1-based row and column (Lytro datasets, e.g. ``2067_01_01.png``).
+* ``rowcol``: ``<prefix>_RR_CC.png`` with row and column numbered from 1 (Lytro datasets, e.g. ``2067_01_01.png``)
+  or from 0, as found (``metadata["first_index"]``), and written back the same way.
 
 Other files in the folder (licences, disparity maps) are ignored. HDF5 files hold a dataset ``views``
 (U, V, H, W, C) and the metadata as attributes.
@@ -43,8 +44,8 @@ def _workers(workers: int | None) -> int:
     return max(1, workers if workers is not None else min(4, os.cpu_count() or 1))
 
 
-def _grid_of(folder: Path) -> tuple[str, str, dict[tuple[int, int], Path], int, int]:
-    """(naming, prefix, (row, col) -> file, U, V) for the views in ``folder``."""
+def _grid_of(folder: Path) -> tuple[str, str, dict[tuple[int, int], Path], int, int, int]:
+    """(naming, prefix, (row, col) -> file, U, V, first index) for the views in ``folder``."""
     hci: dict[str, dict[int, Path]] = {}
     rowcol: dict[str, dict[tuple[int, int], Path]] = {}
     for entry in folder.iterdir():
@@ -76,15 +77,20 @@ def _grid_of(folder: Path) -> tuple[str, str, dict[tuple[int, int], Path], int, 
             raise fail(folder, f"highest view index {n - 1} does not close a square grid of views")
         missing = sorted(set(range(n)) - set(found))
         if missing:
-            raise fail(folder, f"missing views: {', '.join(f'Cam{i:03d}' for i in missing[:10])}")
-        return naming, prefix, {divmod(i, u): p for i, p in found.items()}, u, u
-    if min(r for r, _ in found) < 1 or min(c for _, c in found) < 1:
-        raise fail(folder, "row/column view numbers start at 1")
-    u, v = max(r for r, _ in found), max(c for _, c in found)
-    missing = sorted({(r, c) for r in range(1, u + 1) for c in range(1, v + 1)} - set(found))
+            more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            raise fail(folder, f"missing views: {', '.join(f'{prefix}Cam{i:03d}.png' for i in missing[:10])}{more} "
+                               f"(the codec needs the full {u}x{u} grid)")
+        return naming, prefix, {divmod(i, u): p for i, p in found.items()}, u, u, 0
+    base = min(min(r for r, _ in found), min(c for _, c in found))
+    if base not in (0, 1):
+        raise fail(folder, "row/column view numbers start at 0 or 1")
+    u, v = max(r for r, _ in found) + 1 - base, max(c for _, c in found) + 1 - base
+    missing = sorted({(r, c) for r in range(base, u + base) for c in range(base, v + base)} - set(found))
     if missing:
-        raise fail(folder, f"missing views: {', '.join(f'{prefix}_{r:02d}_{c:02d}.png' for r, c in missing[:10])}")
-    return naming, prefix, {(r - 1, c - 1): p for (r, c), p in found.items()}, u, v
+        names = ", ".join(f"{prefix}_{r:02d}_{c:02d}.png" for r, c in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise fail(folder, f"missing views: {names}{more} (the codec needs the full {u}x{v} grid)")
+    return naming, prefix, {(r - base, c - base): p for (r, c), p in found.items()}, u, v, base
 
 
 def _load_png(path: Path) -> np.ndarray:
@@ -119,7 +125,7 @@ def read_lightfield_folder(path: str | os.PathLike, *, workers: int | None = Non
     folder = Path(path)
     if not folder.is_dir():
         raise fail(path, "no such folder")
-    naming, prefix, files, u, v = _grid_of(folder)
+    naming, prefix, files, u, v, base = _grid_of(folder)
     order = sorted(files)
     views: np.ndarray | None = None
     first: Path | None = None
@@ -139,13 +145,13 @@ def read_lightfield_folder(path: str | os.PathLike, *, workers: int | None = Non
                     f"{views.shape[3]}x{views.shape[2]}x{views.shape[4]} {views.dtype}",
                 )
             views[order[i]] = arr
-    return LightField(views, metadata={"format": "folder", "naming": naming, "prefix": prefix})
+    return LightField(views, metadata={"format": "folder", "naming": naming, "prefix": prefix, "first_index": base})
 
 
-def _view_name(naming: str, prefix: str, row: int, col: int, v: int) -> str:
+def _view_name(naming: str, prefix: str, row: int, col: int, v: int, base: int = 1) -> str:
     if naming == "hci":
         return f"{prefix}Cam{row * v + col:03d}.png"
-    return f"{prefix}_{row + 1:02d}_{col + 1:02d}.png"
+    return f"{prefix}_{row + base:02d}_{col + base:02d}.png"
 
 
 def write_lightfield_folder(
@@ -166,6 +172,7 @@ def write_lightfield_folder(
         naming: ``"hci"`` (needs U == V) or ``"rowcol"``; default the light field's ``metadata["naming"]``, else
             hci for square grids.
         prefix: file name prefix; default ``metadata["prefix"]`` when the naming matches, else ``input_`` / ``view``.
+            Rowcol views are numbered from ``metadata["first_index"]`` (0 or 1; default 1).
         overwrite: replace an existing non-empty folder.
         compress_level: PNG zlib level 0-9 (lossless at every level).
         workers: threads encoding PNGs (default up to 4).
@@ -194,12 +201,18 @@ def write_lightfield_folder(
     if final.is_dir() and any(final.iterdir()) and not overwrite:
         raise fail(path, "folder exists and is not empty (pass overwrite=True to replace it)")
     final.parent.mkdir(parents=True, exist_ok=True)
+    base = lf.metadata.get("first_index", 1) if lf.metadata.get("naming") == naming else 1
+    base = base if base in (0, 1) else 1
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a written folder gets the usual permissions
 
     def save(rc: tuple[int, int]) -> None:
         arr = lf.views[rc]
         img = Image.fromarray(arr[:, :, 0] if c == 1 else arr)
-        img.save(tmp / _view_name(naming, prefix, rc[0], rc[1], v), format="PNG", compress_level=compress_level)
+        img.save(tmp / _view_name(naming, prefix, rc[0], rc[1], v, base), format="PNG",
+                 compress_level=compress_level)
 
     try:
         with ThreadPoolExecutor(_workers(workers)) as pool:

@@ -41,7 +41,7 @@ from ..progress import progress_bar
 from ..types import LightField
 from . import residual as res
 from .disparity import decode_disparity, encode_disparity, estimate_block_disparity, full_disparity
-from .models import DEFAULT_MODEL, load_tables, stream_tables
+from .models import BLEND_KIND, BLEND_MODEL, DEFAULT_MODEL, load_tables, stream_tables
 from .order import coding_plan
 from .transform import step_code
 from .warp import predict_view
@@ -58,7 +58,11 @@ DISPARITY_BLOCK = 16
 KEY_MODEL = "image_core"
 CHROMA = 2.0
 """Chroma steps are this many times the luma step."""
-_LAMBDA = 0.09
+_LAMBDA = 0.15
+ROUNDING = 0.5 - 1 / 6
+"""Dead-zone rounding offset of the encoder's quantiser."""
+KEY_LAMBDA = 0.25
+"""The key view's trade-off relative to the others' (every other view is predicted from it)."""
 """Rate-distortion trade-off: sum of squared errors (per colour channel, averaged) per bit, times step**2."""
 _NAME = re.compile(r"^[A-Za-z0-9_.\- ]{0,64}$")
 
@@ -89,6 +93,8 @@ class LightfieldParams:
     naming: str = ""
     prefix: str = ""
     first_index: int = 0
+    blend: str = ""
+    blend_sha: str = ""
 
     def __post_init__(self) -> None:
         if not (1 <= self.rows <= MAX_GRID and 1 <= self.cols <= MAX_GRID):
@@ -107,6 +113,9 @@ class LightfieldParams:
             raise InputError("light-field naming must be hci or rowcol with a short plain prefix")
         if self.first_index not in (0, 1):
             raise InputError("view numbering starts at 0 or 1")
+        if not _NAME.match(self.blend) or not re.fullmatch(r"(|[0-9a-f]{64})", self.blend_sha) or (
+                bool(self.blend) != bool(self.blend_sha)):
+            raise InputError("blending network name and sha256 must be given together")
 
     def tiles(self) -> list[tuple[int, int, int, int]]:
         """Spatial tiles ``(r0, r1, c0, c1)`` in pixels, raster order."""
@@ -120,9 +129,9 @@ class LightfieldParams:
     def from_header(cls, p: dict[str, Any]) -> LightfieldParams:
         if not isinstance(p, dict) or set(p) != set(_KEYS):
             raise CorruptStreamError("light-field stream parameters are missing or unknown")
-        ints = [k for k in _KEYS if k not in ("naming", "prefix")]
+        ints = [k for k in _KEYS if k not in _TEXT]
         if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
-                isinstance(p[k], str) for k in ("naming", "prefix")):
+                isinstance(p[k], str) for k in _TEXT):
             raise CorruptStreamError("light-field stream parameters have the wrong types")
         try:
             return cls(**p)
@@ -130,7 +139,9 @@ class LightfieldParams:
             raise CorruptStreamError(f"light-field stream parameters: {exc}") from None
 
 
-_KEYS = ("rows", "cols", "height", "width", "channels", "rate", "tile", "naming", "prefix", "first_index")
+_KEYS = ("rows", "cols", "height", "width", "channels", "rate", "tile", "naming", "prefix", "first_index", "blend",
+         "blend_sha")
+_TEXT = ("naming", "prefix", "blend", "blend_sha")
 
 
 def _uniform(n: int) -> np.ndarray:
@@ -162,21 +173,34 @@ def _residual_bits(levels: np.ndarray, grad: np.ndarray, kind: int, tables: res.
 class _TileEncoder:
     """Encodes one spatial tile of every view (see the module docstring)."""
 
-    def __init__(self, params: LightfieldParams, tables: res.ResidualTables, core, coder: str | int) -> None:
-        self.params, self.tables, self.core, self.coder = params, tables, core, coder
+    def __init__(self, params: LightfieldParams, tables: res.ResidualTables, core, coder: str | int,
+                 counts: list[np.ndarray] | None = None, blend=None) -> None:
+        self.params, self.tables, self.core, self.coder, self.blend = params, tables, core, coder, blend
+        self.counts = counts  # [class counts, level counts] accumulated over what is coded (for learning tables)
+
+    def _levels(self, x: np.ndarray, pred: np.ndarray, steps: tuple[int, int], kind: int,
+                lam: float) -> tuple[np.ndarray, np.ndarray]:
+        """Levels of the residual after the per-block rate-distortion decisions, and the gradient contexts."""
+        coeffs = res.transform(x, pred)
+        grad = res.gradient_context(pred, steps[0])
+        levels = res.quantize_coeffs(coeffs, steps, ROUNDING)
+        return res.drop_costly_blocks(coeffs, levels, steps, grad, kind, self.tables, lam), grad
 
     def _residual(self, enc: Encoder, x: np.ndarray, pred: np.ndarray, steps: tuple[int, int], kind: int,
                   lam: float) -> np.ndarray:
-        """Codes a view's residual (or its absence, when that costs less); returns the decoded view."""
-        levels = res.quantize(x, pred, steps)
-        grad = res.gradient_context(pred, steps[0])
-        rec = res.reconstruct(levels, pred, steps)
-        flag_bits = 1.0
-        code = _sse(x, rec) + lam * (_residual_bits(levels, grad, kind, self.tables) + flag_bits) < _sse(x, pred)
+        """Codes a view's residual (a flag, then the levels when any block is kept); returns the decoded view."""
+        levels, grad = self._levels(x, pred, steps, kind, lam)
+        code = bool(levels.any())
+        if code:
+            rec = res.reconstruct(levels, pred, steps)
+            code = _sse(x, rec) + lam * _residual_bits(levels, grad, kind, self.tables) < _sse(x, pred)
         enc.encode(np.array([int(code)]), _uniform(2))
         if not code:
             return pred
         res.encode_levels(enc, levels, grad, kind, self.tables)
+        if self.counts is not None:
+            for acc, c in zip(self.counts, res.count_symbols(levels, grad, kind), strict=True):
+                acc += c
         return rec
 
     def _key(self, key: np.ndarray, lam: float) -> tuple[int, list[Chunk], np.ndarray]:
@@ -186,11 +210,11 @@ class _TileEncoder:
         steps = _steps(self.params.rate, 0)
 
         def cost(base: np.ndarray, core_bits: float) -> float:
-            levels = res.quantize(key, base, steps)
-            grad = res.gradient_context(base, steps[0])
-            enhanced = _sse(key, res.reconstruct(levels, base, steps)) + lam * _residual_bits(levels, grad, 0,
-                                                                                              self.tables)
-            return lam * core_bits + min(enhanced, _sse(key, base))
+            levels, grad = self._levels(key, base, steps, 0, lam)
+            if not levels.any():
+                return lam * core_bits + _sse(key, base)
+            rec = res.reconstruct(levels, base, steps)
+            return lam * (core_bits + _residual_bits(levels, grad, 0, self.tables)) + _sse(key, rec)
 
         flat = np.full_like(key, 128)
         best = (cost(flat, 0.0), 0, [], flat)
@@ -212,22 +236,22 @@ class _TileEncoder:
         scale = encode_disparity(enc, blocks) if u * v > 1 else 0
         disparity = full_disparity(blocks, DISPARITY_BLOCK, h, w)
         lam = _LAMBDA * view_step(self.params.rate, 8) ** 2
-        core_rate, key_chunks, base = self._key(views[key], lam)
+        core_rate, key_chunks, base = self._key(views[key], lam * KEY_LAMBDA)
         enc.encode(np.array([core_rate]), _uniform(CORE_RATES + 1))
         decoded: dict[tuple[int, int], np.ndarray] = {}
         decoded[key] = self._residual(enc, views[key], base, _steps(self.params.rate, 0), 0, lam)
         bar.update(1)
         for plan in plans[1:]:
-            pred = predict_view([decoded[r] for r in plan.refs], plan.refs, plan.view, disparity)
+            pred = predict_view([decoded[r] for r in plan.refs], plan.refs, plan.view, disparity, self.blend)
             decoded[plan.view] = self._residual(enc, views[plan.view], pred, _steps(self.params.rate, plan.level),
                                                 1, lam)
             bar.update(1)
-        head = bytes([scale])
-        return key_chunks + [Chunk("LFTL", head + enc.finish())]
+        self.reconstruction = np.stack([np.stack([decoded[(r, c)] for c in range(v)]) for r in range(u)])
+        return key_chunks + [Chunk("LFTL", bytes([scale]) + enc.finish())]
 
 
 def _decode_tile(params: LightfieldParams, tables: res.ResidualTables, core, coder: str | int,
-                 chunks: list[Chunk], h: int, w: int, bar) -> np.ndarray:
+                 chunks: list[Chunk], h: int, w: int, bar, blend=None) -> np.ndarray:
     """Decodes one tile from its chunks (``KEYC`` ..., ``LFTL``): ``(U, V, h, w, 3)`` uint8."""
     if not chunks or chunks[-1].tag != "LFTL" or len(chunks[-1].data) < 1:
         raise CorruptStreamError("light-field tile without its payload")
@@ -264,11 +288,41 @@ def _decode_tile(params: LightfieldParams, tables: res.ResidualTables, core, cod
     out[plans[0].view] = residual(base, 0, 0)
     bar.update(1)
     for plan in plans[1:]:
-        pred = predict_view([out[r] for r in plan.refs], plan.refs, plan.view, disparity)
+        pred = predict_view([out[r] for r in plan.refs], plan.refs, plan.view, disparity, blend)
         out[plan.view] = residual(pred, plan.level, 1)
         bar.update(1)
     dec.finish()
     return out
+
+
+def _installed_blend():
+    """The blending network of this installation, its name and sha256 (None, "", "" when the zoo has none)."""
+    from .. import zoo
+
+    if BLEND_MODEL not in zoo.list_models(BLEND_KIND):
+        return None, "", ""
+    return zoo.load(BLEND_MODEL, BLEND_KIND), BLEND_MODEL, zoo.entry(BLEND_MODEL, BLEND_KIND)["sha256"]
+
+
+def _stream_blend(params: LightfieldParams):
+    """The blending network a stream names (None for none), checked against its sha256.
+
+    Raises:
+        ModelError: not installed here, or different weights.
+    """
+    from .. import zoo
+    from ..errors import ModelError
+
+    if not params.blend:
+        return None
+    if params.blend not in zoo.list_models(BLEND_KIND):
+        raise ModelError(f"the stream was coded with blending network {params.blend!r}, which this omnicodec does not "
+                         "have; decode with the omnicodec version that wrote it")
+    sha = zoo.entry(params.blend, BLEND_KIND)["sha256"]
+    if sha != params.blend_sha:
+        raise ModelError(f"the stream was coded with blending network {params.blend!r} sha256 {params.blend_sha[:16]}"
+                         f"..., this installation has {sha[:16]}...")
+    return zoo.load(params.blend, BLEND_KIND)
 
 
 def _as_views(data: Any) -> tuple[np.ndarray, int, dict[str, Any]]:
@@ -320,8 +374,9 @@ class LightfieldCodec(Codec):
             raise InputError(f"rate must be an integer from 1 to {RATES}, got {rate!r}")
         if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)):
             raise InputError(f"tile must be an integer, got {tile!r}")
+        blend, blend_name, blend_sha = _installed_blend()
         params = LightfieldParams(u, v, h, w, channels, int(rate), int(tile), naming or "", prefix or "",
-                                  int(first) if first in (0, 1) else 0)
+                                  int(first) if first in (0, 1) else 0, blend_name, blend_sha)
         name = model or DEFAULT_MODEL
         tables, sha = load_tables(name)
         core, _ = load_image_model(KEY_MODEL)
@@ -329,7 +384,7 @@ class LightfieldCodec(Codec):
         tiles = params.tiles()
         with progress_bar(len(tiles) * u * v, "light-field views", enabled=progress, unit="view") as bar:
             for r0, r1, c0, c1 in tiles:
-                chunks += _TileEncoder(params, tables, core, coder).encode(
+                chunks += _TileEncoder(params, tables, core, coder, blend=blend).encode(
                     np.ascontiguousarray(views[:, :, r0:r1, c0:c1]), bar)
         header = StreamHeader("lightfield", self.id, get_coder(coder).id, params.to_header(), name,
                               bytes.fromhex(sha))
@@ -346,6 +401,7 @@ class LightfieldCodec(Codec):
         params = LightfieldParams.from_header(stream.header.params)
         tables = stream_tables(stream.header)
         core, _ = load_image_model(KEY_MODEL)
+        blend = _stream_blend(params)
         out = np.empty((params.rows, params.cols, params.height, params.width, 3), dtype=np.uint8)
         chunks = list(stream.chunks)
         pos = 0
@@ -359,7 +415,7 @@ class LightfieldCodec(Codec):
                 if end >= len(chunks):
                     raise CorruptStreamError("light-field stream ends before its last tile")
                 out[:, :, r0:r1, c0:c1] = _decode_tile(params, tables, core, stream.header.coder_id,
-                                                       chunks[pos : end + 1], r1 - r0, c1 - c0, bar)
+                                                       chunks[pos : end + 1], r1 - r0, c1 - c0, bar, blend)
                 pos = end + 1
         if pos != len(chunks):
             raise CorruptStreamError("light-field stream holds chunks beyond its tiles")

@@ -1,4 +1,5 @@
-"""Light-field models in the zoo (kind ``lightfield``): the learned tables of the residual coder.
+"""Light-field models in the zoo: the learned tables of the residual coder (kind ``lightfield``) and the blending
+network (kind ``lightfield_blend``, :mod:`.blend_net`, a ``torch.save`` state dict read with ``weights_only``).
 
 A weights file is an ``.npz`` (read with ``allow_pickle=False``) holding ``class_weights`` and ``level_weights``,
 the integer weights of :class:`~.residual.ResidualTables` (symbol counts over training light fields, smoothed by
@@ -16,7 +17,8 @@ from ..bitstream import StreamHeader
 from ..errors import ModelError
 from .residual import ResidualTables
 
-__all__ = ["KIND", "DEFAULT_MODEL", "tables_from_bytes", "tables_to_bytes", "load_tables", "stream_tables"]
+__all__ = ["KIND", "DEFAULT_MODEL", "BLEND_KIND", "BLEND_MODEL", "blend_from_bytes", "tables_from_bytes",
+           "tables_to_bytes", "load_tables", "stream_tables"]
 
 KIND = "lightfield"
 DEFAULT_MODEL = "lightfield"
@@ -48,6 +50,32 @@ def tables_from_bytes(data: bytes) -> ResidualTables:
 
 
 zoo.register_loader(KIND, tables_from_bytes)
+
+BLEND_KIND = "lightfield_blend"
+BLEND_MODEL = "lightfield_blend"
+
+
+def blend_from_bytes(data: bytes):
+    """A :class:`~.blend_net.BlendNet` from its weights file (a ``torch.save`` state dict, ``weights_only``).
+
+    Raises:
+        ModelError: not a blending network's weights.
+    """
+    import torch
+
+    from .blend_net import BlendNet
+
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        net = BlendNet(int(state["inp.weight"].shape[0]))
+        net.load_state_dict(state)
+        net.check_exact_bounds()
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for foreign bytes
+        raise ModelError(f"not a light-field blending network ({type(exc).__name__})") from None
+    return net.eval()
+
+
+zoo.register_loader(BLEND_KIND, blend_from_bytes)
 
 
 def load_tables(name: str = DEFAULT_MODEL) -> tuple[ResidualTables, str]:

@@ -31,8 +31,9 @@ from ..entropy.tables import normalize_weights
 from ..errors import CorruptStreamError
 from .transform import BLOCK, forward_dct, from_blocks, inverse_dct, rgb_to_ycocg, to_blocks, ycocg_to_rgb
 
-__all__ = ["ResidualTables", "quantize", "reconstruct", "block_classes", "gradient_context", "encode_levels",
-           "decode_levels", "default_weights", "NUM_CLASSES", "NUM_BANDS", "NUM_GRAD", "KINDS"]
+__all__ = ["ResidualTables", "transform", "quantize_coeffs", "quantize", "drop_costly_blocks", "reconstruct",
+           "block_classes", "gradient_context", "encode_levels", "decode_levels", "count_symbols", "default_weights",
+           "NUM_CLASSES", "NUM_BANDS", "NUM_GRAD", "KINDS"]
 
 NUM_CLASSES = 14
 """Block classes 0..13 (the bit length of the largest ``|level|``; levels up to 8191)."""
@@ -117,26 +118,70 @@ class ResidualTables:
         return cls(classes, TableSet.from_padded(lfreq, sizes, -half))
 
 
-def quantize(x: np.ndarray, pred: np.ndarray, steps: tuple[int, int], rounding: float = 0.5 - 1 / 6) -> np.ndarray:
-    """Levels of the residual ``x - pred``.
+def transform(x: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Orthonormal DCT coefficients of the residual ``x - pred`` in YCoCg-R: ``(3, Bh, Bw, 8, 8)`` float64 (encoder).
 
     Args:
         x, pred: ``(H, W, 3)`` uint8 (or any integers).
-        steps: ``(luma, chroma)`` step codes (1/16 units of orthonormal DCT coefficients).
-        rounding: dead-zone rounding offset (``floor(|c| / step + rounding)``; 0.5 is plain rounding).
-
-    Returns:
-        ``(3, Bh, Bw, 8, 8)`` int64 levels (planes Y, Co, Cg), ``|level| <= 8191``.
     """
     d = np.asarray(x, dtype=np.int64) - np.asarray(pred, dtype=np.int64)
-    planes = rgb_to_ycocg(d[..., 0], d[..., 1], d[..., 2])
-    out = []
-    for i, plane in enumerate(planes):
-        c = forward_dct(to_blocks(plane))
-        step = steps[min(i, 1)] / 16.0
-        q = np.floor(np.abs(c) / step + rounding)
-        out.append((np.sign(c) * np.minimum(q, MAX_LEVEL)).astype(np.int64))
-    return np.stack(out)
+    return np.stack([forward_dct(to_blocks(p)) for p in rgb_to_ycocg(d[..., 0], d[..., 1], d[..., 2])])
+
+
+#: Squared-error weight of each plane's errors (Y, Co, Cg) in the encoder's decisions: YCoCg-R errors mapped to
+#: BT.709 luma, with a floor that keeps colour from being neglected.
+PLANE_WEIGHTS = np.array([1.0, 0.25, 0.25])
+
+
+def quantize_coeffs(coeffs: np.ndarray, steps: tuple[int, int], rounding: float = 0.5 - 1 / 6) -> np.ndarray:
+    """Levels of :func:`transform` coefficients: ``sign(c) floor(|c| / step + rounding)``, int64, ``|level| <= 8191``.
+
+    Args:
+        coeffs: ``(3, Bh, Bw, 8, 8)``.
+        steps: ``(luma, chroma)`` step codes (1/16 units of orthonormal DCT coefficients).
+        rounding: dead-zone rounding offset (0.5 is plain rounding).
+    """
+    step = np.array([steps[0], steps[1], steps[1]], dtype=np.float64)[:, None, None, None, None] / 16.0
+    q = np.minimum(np.floor(np.abs(coeffs) / step + rounding), MAX_LEVEL)
+    return (np.sign(coeffs) * q).astype(np.int64)
+
+
+def quantize(x: np.ndarray, pred: np.ndarray, steps: tuple[int, int], rounding: float = 0.5 - 1 / 6) -> np.ndarray:
+    """Levels of the residual ``x - pred``: ``(3, Bh, Bw, 8, 8)`` int64 (planes Y, Co, Cg); see
+    :func:`transform` and :func:`quantize_coeffs`."""
+    return quantize_coeffs(transform(x, pred), steps, rounding)
+
+
+def drop_costly_blocks(coeffs: np.ndarray, levels: np.ndarray, steps: tuple[int, int], grad_ctx: np.ndarray,
+                       kind: int, tables: ResidualTables, lam: float) -> np.ndarray:
+    """Zeroes the blocks whose levels cost more than they save (encoder rate-distortion decision).
+
+    A block is kept when ``D_zero - D_coded > lam * (bits_coded - bits_zero)``, with distortions from the
+    coefficients (orthonormal, so squared errors add up; weighted by :data:`PLANE_WEIGHTS`) and bits from the
+    tables. Luma first; chroma then with the contexts the kept luma gives.
+
+    Returns:
+        The levels with the dropped blocks zeroed (a new array).
+    """
+    out = levels.copy()
+    step = np.array([steps[0], steps[1], steps[1]], dtype=np.float64)[:, None, None, None, None] / 16.0
+    gain = ((coeffs * coeffs) - (coeffs - levels * step) ** 2).sum(axis=(-2, -1)) * PLANE_WEIGHTS[:, None, None]
+    for planes in ((0,), (1, 2)):
+        classes = block_classes(out)
+        ctx = class_table(kind, _class_contexts(grad_ctx, classes[0]))
+        for p in planes:
+            cls = classes[p]
+            nz = cls > 0
+            if not nz.any():
+                continue
+            zero_bits = tables.classes.log2_prob(np.zeros(int(nz.sum()), np.int64), ctx[p][nz])
+            cls_bits = tables.classes.log2_prob(cls[nz], ctx[p][nz])
+            idx = coef_table(kind, int(p > 0), cls[nz][:, None], _BAND[None, :])
+            lev_bits = tables.levels.log2_prob(out[p][nz].reshape(-1), idx.reshape(-1)).reshape(-1, 64).sum(axis=1)
+            drop = gain[p][nz] < lam * (cls_bits + lev_bits - zero_bits)
+            sel = np.flatnonzero(nz.reshape(-1))[drop]
+            out[p].reshape(-1, BLOCK, BLOCK)[sel] = 0
+    return out
 
 
 def reconstruct(levels: np.ndarray, pred: np.ndarray, steps: tuple[int, int]) -> np.ndarray:

@@ -59,15 +59,30 @@ def warp_view(ref: np.ndarray, disparity: np.ndarray, du: int, dv: int) -> np.nd
         du, dv: the reference's position minus the target's (view rows, view columns).
     """
     h, w = disparity.shape
-    py = np.arange(h, dtype=np.int64)[:, None] * DISP_ONE + disparity * du
-    px = np.arange(w, dtype=np.int64)[None, :] * DISP_ONE + disparity * dv
-    iy, fy = py >> 3, py & 7
-    ix, fx = px >> 3, px & 7
-    y0, y1 = np.clip(iy, 0, h - 1), np.clip(iy + 1, 0, h - 1)
+    c = ref.shape[2]
+    d = disparity.astype(np.int32, copy=False)
+    py = np.arange(h, dtype=np.int32)[:, None] * DISP_ONE + d * np.int32(du)
+    px = np.arange(w, dtype=np.int32)[None, :] * DISP_ONE + d * np.int32(dv)
+    fy, fx = py & 7, px & 7
+    iy, ix = py >> 3, px >> 3
+    y0, y1 = np.clip(iy, 0, h - 1), np.clip(iy + 1, 0, h - 1)  # edge replication
     x0, x1 = np.clip(ix, 0, w - 1), np.clip(ix + 1, 0, w - 1)
-    r = ref.astype(np.int64)
+    flat = ref.reshape(h * w, c)
+    r0, r1 = y0 * w, y1 * w
+
+    def take(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return np.take(flat, (rows + cols).reshape(-1), axis=0).reshape(h, w, c).astype(np.int32)
+
+    if not du:  # the same view row: horizontal interpolation only (fy == 0)
+        fx = fx[..., None]
+        return (8 * ((8 - fx) * take(r0, x0) + fx * take(r0, x1))).astype(np.int64)
+    if not dv:
+        fy = fy[..., None]
+        return (8 * ((8 - fy) * take(r0, x0) + fy * take(r1, x0))).astype(np.int64)
     fy, fx = fy[..., None], fx[..., None]
-    return ((8 - fy) * ((8 - fx) * r[y0, x0] + fx * r[y0, x1]) + fy * ((8 - fx) * r[y1, x0] + fx * r[y1, x1]))
+    top = (8 - fx) * take(r0, x0) + fx * take(r0, x1)
+    bottom = (8 - fx) * take(r1, x0) + fx * take(r1, x1)
+    return ((8 - fy) * top + fy * bottom).astype(np.int64)
 
 
 def blend_weights(target: tuple[int, int], refs: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -84,7 +99,7 @@ def blend_weights(target: tuple[int, int], refs: tuple[tuple[int, int], ...]) ->
 
 
 def predict_view(refs: list[np.ndarray], positions: tuple[tuple[int, int], ...], target: tuple[int, int],
-                 disparity: np.ndarray) -> np.ndarray:
+                 disparity: np.ndarray, net=None) -> np.ndarray:
     """The blended prediction of ``target`` from decoded ``refs`` at ``positions``: ``(H, W, C)`` uint8.
 
     Args:
@@ -92,11 +107,23 @@ def predict_view(refs: list[np.ndarray], positions: tuple[tuple[int, int], ...],
         positions: their ``(row, col)``.
         target: the predicted view's ``(row, col)``.
         disparity: ``(H, W)`` int64 target disparity, 1/8 pixel per view step.
+        net: a :class:`~.blend_net.BlendNet` giving per-block weights (with two references or more); without it,
+            the weights of :func:`blend_weights` everywhere.
     """
-    weights = blend_weights(target, positions)
-    acc = np.zeros(refs[0].shape, dtype=np.int64)
-    for ref, pos, wt in zip(refs, positions, weights, strict=True):
-        if wt:
-            acc += wt * warp_view(ref, disparity, pos[0] - target[0], pos[1] - target[1])
+    base = blend_weights(target, positions)
+    offsets = [(p[0] - target[0], p[1] - target[1]) for p in positions]
     shift = _WEIGHT_BITS + 6
+    if net is None or len(refs) < 2:
+        acc = np.zeros(refs[0].shape, dtype=np.int64)
+        for ref, (du, dv), wt in zip(refs, offsets, base, strict=True):
+            if wt:
+                acc += wt * warp_view(ref, disparity, du, dv)
+        return ((acc + (1 << (shift - 1))) >> shift).astype(np.uint8)
+    from .blend_net import BLOCK, block_features
+
+    warps = np.stack([warp_view(ref, disparity, du, dv) for ref, (du, dv) in zip(refs, offsets, strict=True)])
+    weights = net.exact(block_features(warps, base, disparity, offsets), np.ones(len(refs), dtype=bool))
+    h, w = disparity.shape
+    per_pixel = np.repeat(np.repeat(weights, BLOCK, axis=1), BLOCK, axis=2)[:, :h, :w, None]
+    acc = (per_pixel * warps).sum(axis=0)
     return ((acc + (1 << (shift - 1))) >> shift).astype(np.uint8)

@@ -51,6 +51,7 @@ _BUILTIN_LOADERS: dict[str, str] = {
     "lossy_pointcloud": "omnicodec.pointcloud.lossy_zoo",
     "image": "omnicodec.image.models",
     "lightfield": "omnicodec.lightfield.models",
+    "lightfield_blend": "omnicodec.lightfield.models",
 }
 
 _LOADERS: dict[str, Callable[[bytes], Any]] = {}

@@ -1,0 +1,207 @@
+"""The light-field codec (``lightfield``): round trips on any grid and size, the decoder mirroring the encoder's
+reconstruction bit for bit, rates, tiles, exactness across threads and processes, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import omnicodec
+from omnicodec.bitstream import unpack
+from omnicodec.bitstream.container import pack
+from omnicodec.errors import BitstreamError, CorruptStreamError, InputError
+from omnicodec.image.models import load_image_model
+from omnicodec.lightfield import codec as lfc
+from omnicodec.lightfield.models import load_tables
+from omnicodec.metrics.lightfield import lightfield_quality
+from omnicodec.types import LightField
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def layered_field(u: int, v: int, h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A textured background at disparity -1 and a brighter square at +1 pixel per view step: (U, V, H, W, 3)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0 : h + 2 * u + 8, 0 : w + 2 * v + 8].astype(np.float64)
+    tex = np.stack([120 + 60 * np.sin(xx / 5.0) * np.cos(yy / 7.0), 100 + 50 * np.cos((xx + yy) / 9.0),
+                    90 + 40 * np.sin(yy / 4.0)], axis=-1) + rng.normal(0, 2.0, yy.shape + (3,))
+    views = np.empty((u, v, h, w, 3), dtype=np.uint8)
+    for r in range(u):
+        for c in range(v):
+            dr, dc = r - u // 2, c - v // 2
+            bg = tex[4 + u - dr : 4 + u - dr + h, 4 + v - dc : 4 + v - dc + w]  # disparity -1
+            img = bg.copy()
+            y0, x0 = h // 3 + dr, w // 3 + dc  # disparity +1
+            img[max(y0, 0) : max(y0 + h // 3, 0), max(x0, 0) : max(x0 + w // 3, 0)] = [220, 80, 60]
+            views[r, c] = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    return views
+
+
+@pytest.fixture(scope="module")
+def field() -> np.ndarray:
+    return layered_field(3, 3, 48, 64)
+
+
+def _encode_tile(views: np.ndarray, rate: int) -> tuple[list, np.ndarray, lfc.LightfieldParams]:
+    u, v, h, w, _ = views.shape
+    params = lfc.LightfieldParams(u, v, h, w, 3, rate)
+    tables, _ = load_tables()
+    core, _ = load_image_model(lfc.KEY_MODEL)
+    blend = lfc._installed_blend()[0]
+    enc = lfc._TileEncoder(params, tables, core, "constriction", blend=blend)
+
+    class Bar:
+        def update(self, n: int) -> None:
+            pass
+
+    chunks = enc.encode(views, Bar())
+    return chunks, enc.reconstruction, params
+
+
+def test_decoder_mirrors_the_encoder_bit_for_bit(field: np.ndarray) -> None:
+    for rate in (2, 6):
+        _, reconstruction, _ = _encode_tile(field, rate)
+        stream = omnicodec.compress(LightField(field), codec="lightfield", rate=rate)
+        decoded = omnicodec.decompress(stream).views
+        assert np.array_equal(decoded, reconstruction)
+
+
+@pytest.mark.parametrize("grid,size", [((1, 1), (40, 56)), ((1, 4), (33, 47)), ((2, 3), (48, 64)),
+                                       ((5, 2), (21, 17))])
+def test_round_trip_any_grid_and_size(grid: tuple[int, int], size: tuple[int, int]) -> None:
+    views = layered_field(*grid, *size, seed=3)
+    stream = omnicodec.compress(LightField(views), rate=5)
+    out = omnicodec.decompress(stream)
+    assert out.views.shape == views.shape and out.views.dtype == np.uint8
+    assert lightfield_quality(views, out.views, ssim=False)["mean_psnr_y"] > 24.0
+
+
+def test_grey_views_come_back_grey(field: np.ndarray) -> None:
+    grey = field[..., 1:2].copy()
+    out = omnicodec.decompress(omnicodec.compress(LightField(grey), rate=6)).views
+    assert out.shape == grey.shape
+    err = np.abs(out.astype(int) - grey).mean()
+    assert err < 6.0
+
+
+def test_rates_trade_bits_for_quality(field: np.ndarray) -> None:
+    sizes, quality = [], []
+    for rate in (1, 4, 8):
+        stream = omnicodec.compress(LightField(field), rate=rate)
+        sizes.append(len(stream))
+        quality.append(lightfield_quality(field, omnicodec.decompress(stream).views, ssim=False)["mean_psnr_y"])
+    assert sizes[0] < sizes[1] < sizes[2], sizes
+    assert quality[0] < quality[1] < quality[2], quality
+    assert quality[2] > 38.0
+    # far below coding every view on its own: 9 views of 48 x 64 at 8 bits would be 221184 bits
+    assert 8 * sizes[1] < 221184 / 8
+
+
+def test_inter_view_prediction_pays(field: np.ndarray) -> None:
+    """Coding the 3 x 3 field costs much less than nine times its key view alone."""
+    whole = len(omnicodec.compress(LightField(field), rate=4))
+    key = len(omnicodec.compress(LightField(field[1:2, 1:2]), rate=4))
+    assert whole < 4 * key
+
+
+def test_tiles_decode_and_match_the_whole(field: np.ndarray) -> None:
+    views = layered_field(2, 2, 70, 130, seed=5)
+    tiled = omnicodec.compress(LightField(views), rate=5, tile=64)
+    assert len([c for c in unpack(tiled).chunks if c.tag == "LFTL"]) == 2 * 3
+    out = omnicodec.decompress(tiled).views
+    assert lightfield_quality(views, out, ssim=False)["mean_psnr_y"] > 28.0
+
+
+def test_streams_are_deterministic(field: np.ndarray) -> None:
+    a = omnicodec.compress(LightField(field), rate=3)
+    assert a == omnicodec.compress(LightField(field), rate=3)
+
+
+def test_same_views_in_another_process_with_one_thread(field: np.ndarray, tmp_path: Path) -> None:
+    import hashlib
+
+    import torch
+
+    stream = omnicodec.compress(LightField(field), rate=5)
+    path = tmp_path / "lf.omc"
+    path.write_bytes(stream)
+    here = hashlib.sha256(omnicodec.decompress(stream).views.tobytes()).hexdigest()
+    code = ("import hashlib, sys, torch; torch.set_num_threads(1); import omnicodec; "
+            "print(hashlib.sha256(omnicodec.decompress(open(sys.argv[1], 'rb').read()).views.tobytes()).hexdigest())")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env,
+                         cwd=REPO, check=True)
+    assert out.stdout.strip() == here
+    assert torch.get_num_threads() >= 1
+
+
+def test_naming_is_kept(field: np.ndarray) -> None:
+    lf = LightField(field, metadata={"naming": "rowcol", "prefix": "scene", "first_index": 0})
+    out = omnicodec.decompress(omnicodec.compress(lf, rate=2))
+    assert out.metadata["naming"] == "rowcol" and out.metadata["prefix"] == "scene"
+    assert out.metadata["first_index"] == 0
+
+
+@pytest.mark.parametrize("bad,match", [
+    (np.zeros((2, 2, 8, 8, 3), dtype=np.uint16), "8-bit"),
+    (np.zeros((2, 2, 8, 8, 4), dtype=np.uint8), "alpha"),
+    (np.zeros((2, 0, 8, 8, 3), dtype=np.uint8), "no pixels"),
+    (np.zeros((65, 1, 8, 8, 3), dtype=np.uint8), "grid"),
+])
+def test_bad_input_is_refused(bad: np.ndarray, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        omnicodec.compress(LightField(bad), codec="lightfield", rate=3)
+
+
+@pytest.mark.parametrize("options,match", [({"rate": 0}, "rate"), ({"rate": 9}, "rate"), ({"rate": 2.5}, "rate"),
+                                           ({"tile": 100}, "tile"), ({"colour": 1}, "unknown option")])
+def test_bad_options_are_refused(field: np.ndarray, options: dict, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        omnicodec.compress(LightField(field), codec="lightfield", **options)
+
+
+def test_damaged_streams_raise_bitstream_errors(field: np.ndarray) -> None:
+    stream = omnicodec.compress(LightField(field), rate=4)
+    for cut in (10, len(stream) // 2, len(stream) - 1):
+        with pytest.raises(BitstreamError):
+            omnicodec.decompress(stream[:cut])
+    flipped = bytearray(stream)
+    flipped[-5] ^= 0x10
+    with pytest.raises(BitstreamError):
+        omnicodec.decompress(bytes(flipped))
+
+
+@pytest.mark.parametrize("change", [{"rows": 0}, {"rows": 100}, {"height": 0}, {"rate": 99}, {"tile": 65},
+                                    {"naming": "other"}, {"first_index": 2}, {"blend": "x", "blend_sha": ""},
+                                    {"extra": 1}, {"width": "wide"}])
+def test_bad_header_parameters_are_corrupt_streams(field: np.ndarray, change: dict) -> None:
+    stream = unpack(omnicodec.compress(LightField(field[:2, :2]), rate=2))
+    params = {**stream.header.params, **change}
+    header = type(stream.header)(**{**stream.header.__dict__, "params": params})
+    with pytest.raises(CorruptStreamError):
+        omnicodec.decompress(pack(header, stream.chunks))
+
+
+def test_payload_mismatch_is_a_corrupt_stream(field: np.ndarray) -> None:
+    stream = unpack(omnicodec.compress(LightField(field[:2, :2]), rate=2))
+    header = type(stream.header)(**{**stream.header.__dict__,
+                                    "params": {**stream.header.params, "width": stream.header.params["width"] + 64}})
+    with pytest.raises(BitstreamError):
+        omnicodec.decompress(pack(header, stream.chunks))
+    with pytest.raises(CorruptStreamError):
+        omnicodec.decompress(pack(stream.header, stream.chunks + stream.chunks[-1:]))
+
+
+def test_info_lists_the_parameters(field: np.ndarray, tmp_path: Path) -> None:
+    path = tmp_path / "lf.omc"
+    path.write_bytes(omnicodec.compress(LightField(field), rate=3))
+    out = subprocess.run([sys.executable, "-m", "omnicodec", "info", str(path), "--json"], capture_output=True,
+                         text=True, cwd=REPO, check=True)
+    info = json.loads(out.stdout)
+    assert info["codec"] == "lightfield" and info["params"]["rows"] == 3 and info["params"]["rate"] == 3
