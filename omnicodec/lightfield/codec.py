@@ -62,6 +62,8 @@ _LAMBDA = 0.15
 ROUNDING = 0.5 - 1 / 6
 """Dead-zone rounding offset of the encoder's quantiser."""
 KEY_LAMBDA = 0.25
+LEVEL_LAMBDA = (1.0, 1.0)
+"""Trade-off factors of the coarse (squared distance >= 16) and middle (>= 4) levels of the hierarchy."""
 """The key view's trade-off relative to the others' (every other view is predicted from it)."""
 """Rate-distortion trade-off: sum of squared errors (per colour channel, averaged) per bit, times step**2."""
 _NAME = re.compile(r"^[A-Za-z0-9_.\- ]{0,64}$")
@@ -77,6 +79,12 @@ def view_step(rate: int, level: int) -> float:
     base = 2.0 ** ((qp - 4) / 6)
     factor = 0.6 if level == 0 else 0.8 if level >= 16 else 0.9 if level >= 4 else 1.1
     return base * factor
+
+
+def level_lambda(level: int) -> float:
+    """The rate-distortion trade-off of a view at ``level`` relative to the finest level's: views that later views
+    are predicted from weigh their own distortion more (it propagates)."""
+    return LEVEL_LAMBDA[0] if level >= 16 else LEVEL_LAMBDA[1] if level >= 4 else 1.0
 
 
 @dataclass(frozen=True)
@@ -239,12 +247,12 @@ class _TileEncoder:
         core_rate, key_chunks, base = self._key(views[key], lam * KEY_LAMBDA)
         enc.encode(np.array([core_rate]), _uniform(CORE_RATES + 1))
         decoded: dict[tuple[int, int], np.ndarray] = {}
-        decoded[key] = self._residual(enc, views[key], base, _steps(self.params.rate, 0), 0, lam)
+        decoded[key] = self._residual(enc, views[key], base, _steps(self.params.rate, 0), 0, lam * KEY_LAMBDA)
         bar.update(1)
         for plan in plans[1:]:
             pred = predict_view([decoded[r] for r in plan.refs], plan.refs, plan.view, disparity, self.blend)
             decoded[plan.view] = self._residual(enc, views[plan.view], pred, _steps(self.params.rate, plan.level),
-                                                1, lam)
+                                                1, lam * level_lambda(plan.level))
             bar.update(1)
         self.reconstruction = np.stack([np.stack([decoded[(r, c)] for c in range(v)]) for r in range(u)])
         return key_chunks + [Chunk("LFTL", bytes([scale]) + enc.finish())]

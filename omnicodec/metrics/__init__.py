@@ -5,7 +5,7 @@ and scipy, and know nothing of codecs.
   0.14.2, PCA normals, the Chamfer distance.
 * Images (:mod:`.image`): PSNR, BT.709 luma, PSNR-Y, SSIM.
 * 360-degree ERP images (:mod:`.sphere`): WS-PSNR, S-PSNR; (:mod:`.viewport`): viewport PSNR, the seam score.
-* Light fields (:mod:`.lightfield`): per-view PSNR-Y, SSIM-Y, RGB PSNR and their means.
+* Light fields (:mod:`.lightfield`): per-view PSNR-Y, SSIM-Y, RGB PSNR and their means; synthesised-view quality.
 * Rate-distortion curves (:mod:`.bdrate`): BD-rate and BD-PSNR with PCHIP interpolation.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .bdrate import bd_psnr, bd_rate
 from .image import mse, psnr, psnr_from_mse, psnr_y, rgb_to_y, ssim, ssim_per_image
-from .lightfield import lightfield_quality, mean_psnr_rgb, mean_psnr_y, mean_ssim_y
+from .lightfield import lightfield_quality, mean_psnr_rgb, mean_psnr_y, mean_ssim_y, view_synthesis_quality
 from .normals import estimate_normals
 from .pointcloud import auto_peak, chamfer_distance, pc_psnr, point_metrics
 from .sphere import erp_row_weights, s_psnr, sphere_points, ws_psnr, ws_psnr_per_channel
@@ -46,6 +46,7 @@ __all__ = [
     "mean_psnr_y",
     "mean_ssim_y",
     "mean_psnr_rgb",
+    "view_synthesis_quality",
     "bd_rate",
     "bd_psnr",
 ]

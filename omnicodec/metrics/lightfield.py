@@ -4,9 +4,13 @@ A light field is (U, V, H, W, 3) RGB (usually uint8) or a :class:`~omnicodec.typ
 on its own with the conventions of :mod:`.image` (BT.709 luma, SSIM of Wang et al. 2004 on luma); the field's score
 is the arithmetic mean of the per-view scores (the mean of per-view PSNRs in dB, not the PSNR of the mean MSE), the
 usual convention for light-field coding results. A view decoded without error has PSNR +inf, and so has the mean.
+:func:`view_synthesis_quality` scores synthesised views (rendered at positions of the view grid) the same way against
+the true views there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -14,7 +18,7 @@ from ..errors import InputError
 from ..types import LightField
 from .image import psnr_from_mse, rgb_to_y, ssim_per_image
 
-__all__ = ["lightfield_quality", "mean_psnr_y", "mean_ssim_y", "mean_psnr_rgb"]
+__all__ = ["lightfield_quality", "mean_psnr_y", "mean_ssim_y", "mean_psnr_rgb", "view_synthesis_quality"]
 
 _VIEWS_PER_CHUNK = 8
 
@@ -93,3 +97,62 @@ def mean_ssim_y(ref: LightField | np.ndarray, dec: LightField | np.ndarray, *, p
     """Mean over views of SSIM-Y, for (U, V, H, W, 3) light fields."""
     a, b = _views(ref, dec)
     return float(np.mean(_per_view(a, b, float(peak), True)["ssim_y"]))
+
+
+def _grid_index(p: tuple, k: int, grid: tuple[int, int]) -> tuple[int, int]:
+    """``p`` as the (row, col) of a view of a U x V grid."""
+    try:
+        a, b = (float(x) for x in p)
+    except (TypeError, ValueError):
+        raise InputError(f"position {k} must be a (u, v) pair of numbers, got {p!r}") from None
+    if not (a.is_integer() and b.is_integer() and 0 <= a < grid[0] and 0 <= b < grid[1]):
+        raise InputError(f"position {k} {p!r} is not a view of the {grid[0]} x {grid[1]} grid")
+    return int(a), int(b)
+
+
+def view_synthesis_quality(
+    reference: LightField | np.ndarray,
+    synthesized: np.ndarray,
+    positions: Sequence[tuple[int, int]],
+    *,
+    peak: float = 255.0,
+) -> dict[str, list | float]:
+    """PSNR-Y and SSIM-Y of synthesised views against the true views at their positions.
+
+    Args:
+        reference: the true views: the whole (U, V, H, W, 3) light field (array or LightField), whose view
+            ``(u, v)`` is taken for each position, or the N true views themselves, (N, H, W, 3), in the order of
+            ``positions``.
+        synthesized: (N, H, W, 3) synthesised views, one per position, same dtype scale as ``reference``.
+        positions: N ``(u, v)`` view positions (integers when ``reference`` is a whole light field).
+        peak: the largest possible sample value (also SSIM's data range).
+
+    Returns:
+        ``positions`` (list of N ``(u, v)`` tuples), ``psnr_y`` and ``ssim_y`` (lists of N Python floats, dB and
+        unitless, in the order of ``positions``), ``mean_psnr_y`` and ``mean_ssim_y`` (their means).
+
+    Raises:
+        InputError: shapes that do not match, no positions, or a position that is not a view of ``reference``.
+    """
+    ref = reference.views if isinstance(reference, LightField) else np.asarray(reference)
+    syn = np.asarray(synthesized)
+    try:
+        pos = [tuple(p) for p in positions]
+    except TypeError:
+        raise InputError(f"positions must be (u, v) pairs, got {positions!r}") from None
+    if not pos:
+        raise InputError("no synthesised views to score (positions is empty)")
+    if syn.ndim != 4 or syn.shape[0] != len(pos):
+        raise InputError(f"synthesized must have shape (N, H, W, 3) with N = {len(pos)} positions, got {syn.shape}")
+    if ref.ndim == 5:
+        ref = np.stack([ref[_grid_index(p, k, ref.shape[:2])] for k, p in enumerate(pos)])
+    elif ref.ndim != 4 or ref.shape[0] != len(pos):
+        raise InputError(
+            f"reference must be a (U, V, H, W, 3) light field or (N, H, W, 3) views with N = {len(pos)}, "
+            f"got {ref.shape}"
+        )
+    a, b = _views(ref[None], syn[None])
+    per = _per_view(a, b, float(peak), True)
+    psnrs, ssims = [float(x) for x in per["psnr_y"][0]], [float(x) for x in per["ssim_y"][0]]
+    return {"positions": pos, "psnr_y": psnrs, "ssim_y": ssims,
+            "mean_psnr_y": float(np.mean(psnrs)), "mean_ssim_y": float(np.mean(ssims))}
