@@ -43,6 +43,10 @@ def _print_json(obj: Any) -> None:
 
 
 def _codec_params(args: argparse.Namespace) -> dict[str, Any]:
+    if getattr(args, "sparse", None) is not None:
+        from .errors import InputError
+
+        raise InputError(f"--sparse is for light fields; {args.input} is a point cloud")
     params: dict[str, Any] = {"coder": args.coder}
     if args.grid_step is not None:
         params["grid_step"] = args.grid_step
@@ -120,6 +124,8 @@ def _lightfield_codec_params(args: argparse.Namespace) -> tuple[str | None, dict
         params["rate"] = args.rate
     if args.model is not None:
         params["model"] = args.model
+    if args.sparse is not None:
+        params["sparse"] = args.sparse
     return args.codec, params
 
 
@@ -131,6 +137,8 @@ def _image_codec_params(args: argparse.Namespace, data: Any) -> tuple[str, dict[
     for flag, value in (("--grid-step", args.grid_step), ("--merge-duplicates", args.merge_duplicates or None)):
         if value is not None:
             raise InputError(f"{flag} is for point clouds; {args.input} is an image")
+    if args.sparse is not None:
+        raise InputError(f"--sparse is for light fields; {args.input} is an image")
     codec = args.codec
     if codec is None:
         panorama = args.projection == "erp" or (args.projection == "auto" and is_panorama(data))
@@ -375,6 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, metavar="NAME",
                    help="point clouds: auto (default: dense or lidar, chosen from the data), dense or lidar; "
                         "images: a model of the zoo (default image_core, image_erp for panoramas)")
+    p.add_argument("--sparse", type=int, default=None, metavar="S",
+                   help="light fields: code only every S-th view row and column (and the last ones); the decoder "
+                        "synthesises the other views")
     p.add_argument("--json", action="store_true", help="print bits, bpp, points and seconds as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_compress)

@@ -17,7 +17,8 @@ def _block(text: str, heading: str, fence: str) -> str:
     return part[start : part.index("```", start)]
 
 
-@pytest.mark.parametrize("heading", ["## Command line", "Images and 360° panoramas (the bundled panorama"])
+@pytest.mark.parametrize("heading", ["## Command line", "Images and 360° panoramas (the bundled panorama",
+                                     "Light fields (the bundled light field"])
 def test_command_line_examples(tmp_path, heading):
     (tmp_path / "datasets").symlink_to(REPO / "datasets")
     block = _block((REPO / "README.md").read_text(), heading, "```bash")

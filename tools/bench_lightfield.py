@@ -14,10 +14,12 @@ Light fields (evaluation only: the bench reads them, nothing trains on them; ``.
 ``--sample``: the project's ``datasets/samples/lightfield_layers`` (5x5 views of 192x192) for a quick run.
 
 Codecs (``--codecs``; default all): ``lightfield`` (ours, ``omnicodec.compress(LightField(views), codec="lightfield",
-rate=R)`` for R in ``--rates``, default 1..7) and the anchors of ``tools/lightfield_anchors.py`` at
-``LF_BENCH_QUALITIES`` (pseudo-video also at QP 47: our codec reaches about 0.002 bpp), or ``--qualities``:
-``hevc_pseudo`` (serpentine pseudo-video, one GOP), ``hevc_intra`` (every view an x265 intra frame), ``jpeg``
-(every view a JPEG). x265 streams keep their informational SEI, as the reference figures count it.
+rate=R)`` for R in ``--rates``, default 1..7), ``lightfield_sparse2`` (ours in the sparse-view mode, ``sparse=2``:
+only the views of every other row and column are coded and the decoder synthesises the rest) and the anchors of
+``tools/lightfield_anchors.py`` at ``LF_BENCH_QUALITIES`` (pseudo-video also at QP 47: our codec reaches about
+0.002 bpp), or ``--qualities``: ``hevc_pseudo`` (serpentine pseudo-video, one GOP), ``hevc_intra`` (every view an
+x265 intra frame), ``jpeg`` (every view a JPEG). x265 streams keep their informational SEI, as the reference
+figures count it.
 
 Per (field, codec, quality), a child process loads the field, warms the codec up on 2x2 views of 64x64 (libraries,
 model), then encodes and decodes it once: bytes, ``encode_s`` and ``decode_s`` (wall clock; for the anchors, which
@@ -77,7 +79,9 @@ FIELDS = {
 SAMPLE = {"lightfield_layers": {"path": str(REPO / "datasets" / "samples" / "lightfield_layers"),
                                 "stored": "5x5 views of 192x192"}}
 OURS = "lightfield"
-DEFAULT_CODECS = [OURS, "hevc_pseudo", "hevc_intra", "jpeg"]
+SPARSE = "lightfield_sparse2"
+OUR_OPTIONS = {OURS: {}, SPARSE: {"sparse": 2}}  # ours, and its sparse-view mode (every other row and column coded)
+DEFAULT_CODECS = [OURS, SPARSE, "hevc_pseudo", "hevc_intra", "jpeg"]
 DEFAULT_RATES = list(range(1, 8))
 DEFAULT_QUALITIES = {**LF_BENCH_QUALITIES, "hevc_pseudo": sorted({*LF_BENCH_QUALITIES["hevc_pseudo"], 47})}
 X265_REF = "x265_3.5_ref"
@@ -126,10 +130,10 @@ def _decode_anchor(codec: str, stream: bytes, shape: tuple[int, ...]) -> None:
 def code(codec: str, views: np.ndarray, quality: int) -> tuple[bytes, np.ndarray, float, float]:
     """(stream, decoded views, encode seconds, decode seconds) of one codec at one rate or quality."""
     t0 = time.perf_counter()
-    if codec == OURS:
+    if codec in OUR_OPTIONS:
         import omnicodec
 
-        stream = omnicodec.compress(omnicodec.LightField(views), codec=OURS, rate=quality)
+        stream = omnicodec.compress(omnicodec.LightField(views), codec=OURS, rate=quality, **OUR_OPTIONS[codec])
         t1 = time.perf_counter()
         decoded = np.asarray(omnicodec.decompress(stream).views)
         return stream, decoded, t1 - t0, time.perf_counter() - t1
@@ -142,7 +146,7 @@ def code(codec: str, views: np.ndarray, quality: int) -> tuple[bytes, np.ndarray
 
 def worker(job: dict) -> dict:
     """Child process: load the field, warm up on a crop, encode + decode once; save the decoded views."""
-    if job["codec"] == OURS:
+    if job["codec"] in OUR_OPTIONS:
         import torch
 
         torch.set_num_threads(job["threads"])
@@ -282,8 +286,8 @@ def plot(rows: list[dict], fields: list[str], codecs: list[str], path: Path) -> 
             pts = sorted((r["bpp"], r["psnr_y"]) for r in rows
                          if r["field"] == field and r["codec"] == codec and r["psnr_y"] is not None)
             if pts:
-                ax.plot(*zip(*pts, strict=True), "o-" if codec == OURS else "s--", color=f"C{i}", label=codec,
-                        lw=2 if codec == OURS else 1.2)
+                ax.plot(*zip(*pts, strict=True), "o-" if codec in OUR_OPTIONS else "s--", color=f"C{i}",
+                        label=codec, lw=2 if codec in OUR_OPTIONS else 1.2)
         ref = REFERENCE[X265_REF].get(field)
         if ref:
             ax.plot(ref["bpp"], ref["psnr_y"], "kx", label="x265 3.5 pseudo-video (reference)")
@@ -309,7 +313,7 @@ def available(codecs: list[str]) -> tuple[list[str], list[str]]:
     ok, notes = [], []
     for c in codecs:
         try:
-            if c == OURS:
+            if c in OUR_OPTIONS:
                 from omnicodec.codecs import get_codec
 
                 get_codec(OURS, "lightfield")
@@ -363,7 +367,8 @@ def main(argv=None) -> int:
     codecs, notes = available(args.codecs or DEFAULT_CODECS)
     if not codecs:
         raise SystemExit("bench_lightfield: no codec to run")
-    jobs = [(f, c, q) for f in fields for c in codecs for q in (args.rates if c == OURS else args.qualities[c])]
+    jobs = [(f, c, q) for f in fields for c in codecs
+            for q in (args.rates if c in OUR_OPTIONS else args.qualities[c])]
     rows, skip, shapes = [], set(), {}
     with progress_bar(len(jobs), "bench_lightfield", unit="run") as bar, \
             tempfile.TemporaryDirectory(prefix="bench-lf-") as tmp:
@@ -407,7 +412,7 @@ def main(argv=None) -> int:
     result = {
         "bench": "lightfield", "date": datetime.datetime.now().isoformat(timespec="seconds"), "command": command,
         "fields": {f: {**specs[f], "scored_views_uvhw": shapes.get(f)} for f in fields}, "codecs": codecs,
-        "rates": args.rates, "qualities": {c: args.qualities[c] for c in codecs if c != OURS},
+        "rates": args.rates, "qualities": {c: args.qualities[c] for c in codecs if c not in OUR_OPTIONS},
         "threads": args.threads, "notes": notes, "seconds": elapsed, "versions": versions(),
         "scoring": "bpp = 8 bytes / (U V H W) over all views; psnr_y, ssim_y, psnr_rgb: means over the views; "
                    "lytro_2067 cropped to 552x382 for every codec",

@@ -52,6 +52,8 @@ RATES = 8
 """Rate points 1 .. RATES."""
 DEFAULT_RATE = 4
 MAX_GRID = 64
+MAX_SPARSE = 8
+"""Largest view spacing of the sparse-view mode."""
 """Largest number of view rows or columns."""
 DEFAULT_TILE = 1024
 DISPARITY_BLOCK = 16
@@ -81,6 +83,12 @@ def view_step(rate: int, level: int) -> float:
     return base * factor
 
 
+def kept_positions(n: int, sparse: int) -> list[int]:
+    """The coded positions of ``n`` view rows (or columns) in sparse-view mode: ``0, s, 2s, ...`` and ``n - 1``."""
+    kept = list(range(0, n, sparse))
+    return kept if kept[-1] == n - 1 else [*kept, n - 1]
+
+
 def level_lambda(level: int) -> float:
     """The rate-distortion trade-off of a view at ``level`` relative to the finest level's: views that later views
     are predicted from weigh their own distortion more (it propagates)."""
@@ -103,6 +111,7 @@ class LightfieldParams:
     first_index: int = 0
     blend: str = ""
     blend_sha: str = ""
+    sparse: int = 1
 
     def __post_init__(self) -> None:
         if not (1 <= self.rows <= MAX_GRID and 1 <= self.cols <= MAX_GRID):
@@ -124,6 +133,20 @@ class LightfieldParams:
         if not _NAME.match(self.blend) or not re.fullmatch(r"(|[0-9a-f]{64})", self.blend_sha) or (
                 bool(self.blend) != bool(self.blend_sha)):
             raise InputError("blending network name and sha256 must be given together")
+        if not (isinstance(self.sparse, int) and 1 <= self.sparse <= MAX_SPARSE):
+            raise InputError(f"sparse must be an integer from 1 (every view coded) to {MAX_SPARSE}, "
+                             f"got {self.sparse!r}")
+
+    @property
+    def coded_rows(self) -> list[int]:
+        """The view rows that are coded (every ``sparse``-th from the first, and the last); the others are
+        synthesised by the decoder."""
+        return kept_positions(self.rows, self.sparse)
+
+    @property
+    def coded_cols(self) -> list[int]:
+        """The view columns that are coded (see :attr:`coded_rows`)."""
+        return kept_positions(self.cols, self.sparse)
 
     def tiles(self) -> list[tuple[int, int, int, int]]:
         """Spatial tiles ``(r0, r1, c0, c1)`` in pixels, raster order."""
@@ -148,7 +171,7 @@ class LightfieldParams:
 
 
 _KEYS = ("rows", "cols", "height", "width", "channels", "rate", "tile", "naming", "prefix", "first_index", "blend",
-         "blend_sha")
+         "blend_sha", "sparse")
 _TEXT = ("naming", "prefix", "blend", "blend_sha")
 
 
@@ -260,13 +283,14 @@ class _TileEncoder:
 
 def _decode_tile(params: LightfieldParams, tables: res.ResidualTables, core, coder: str | int,
                  chunks: list[Chunk], h: int, w: int, bar, blend=None) -> np.ndarray:
+    # the coded grid: every view, or the sparse-view mode's sub-grid
     """Decodes one tile from its chunks (``KEYC`` ..., ``LFTL``): ``(U, V, h, w, 3)`` uint8."""
     if not chunks or chunks[-1].tag != "LFTL" or len(chunks[-1].data) < 1:
         raise CorruptStreamError("light-field tile without its payload")
     scale, payload = chunks[-1].data[0], chunks[-1].data[1:]
     if scale >= NUM_SCALES:
         raise CorruptStreamError("light-field disparity table out of range")
-    u, v = params.rows, params.cols
+    u, v = len(params.coded_rows), len(params.coded_cols)
     plans = coding_plan(u, v)
     dec: Decoder = get_coder(coder).decoder(payload)
     bh, bw = -(-h // DISPARITY_BLOCK), -(-w // DISPARITY_BLOCK)
@@ -301,6 +325,22 @@ def _decode_tile(params: LightfieldParams, tables: res.ResidualTables, core, cod
         bar.update(1)
     dec.finish()
     return out
+
+
+def _synthesise_missing(coded: np.ndarray, params: LightfieldParams, progress: bool) -> np.ndarray:
+    """The full grid from the decoded sub-grid of the sparse-view mode: the other views synthesised."""
+    from .synthesis import synthesize
+
+    full = np.zeros((params.rows, params.cols, params.height, params.width, 3), dtype=np.uint8)
+    present = np.zeros((params.rows, params.cols), dtype=bool)
+    full[np.ix_(params.coded_rows, params.coded_cols)] = coded
+    present[np.ix_(params.coded_rows, params.coded_cols)] = True
+    missing = [(int(r), int(c)) for r, c in zip(*np.nonzero(~present), strict=True)]
+    with progress_bar(len(missing), "synthesised views", enabled=progress, unit="view") as bar:
+        for r, c in missing:
+            full[r, c] = synthesize(full, present, [(float(r), float(c))])[0]
+            bar.update(1)
+    return full
 
 
 def _installed_blend():
@@ -356,7 +396,7 @@ class LightfieldCodec(Codec):
     description = "light fields: key view by the learned image core, disparity-compensated prediction, rate 1-8"
 
     def compress(self, data: LightField, *, rate: int = DEFAULT_RATE, coder: str | int = "constriction",
-                 model: str | None = None, tile: int = DEFAULT_TILE, progress: bool = False,
+                 model: str | None = None, tile: int = DEFAULT_TILE, sparse: int = 1, progress: bool = False,
                  **unknown: Any) -> bytes:
         """Encode a light field at rate point ``rate`` (1 = lowest .. 8; default 4).
 
@@ -366,6 +406,8 @@ class LightfieldCodec(Codec):
             coder: entropy coder.
             model: light-field tables in the zoo (default ``lightfield``).
             tile: pixels per spatial tile side (a multiple of 64; tiles are coded independently).
+            sparse: 1 codes every view; ``s > 1`` codes only the views of every ``s``-th row and column (and the
+                last ones) and the decoder synthesises the others (:func:`~.synthesis.synthesize`).
             progress: show a progress bar over the views.
 
         Raises:
@@ -380,20 +422,23 @@ class LightfieldCodec(Codec):
         first = meta.get("first_index", 0 if naming == "hci" else 1 if naming == "rowcol" else 0)
         if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)):
             raise InputError(f"rate must be an integer from 1 to {RATES}, got {rate!r}")
-        if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)):
-            raise InputError(f"tile must be an integer, got {tile!r}")
+        for what, value in (("tile", tile), ("sparse", sparse)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise InputError(f"{what} must be an integer, got {value!r}")
         blend, blend_name, blend_sha = _installed_blend()
         params = LightfieldParams(u, v, h, w, channels, int(rate), int(tile), naming or "", prefix or "",
-                                  int(first) if first in (0, 1) else 0, blend_name, blend_sha)
+                                  int(first) if first in (0, 1) else 0, blend_name, blend_sha, int(sparse))
         name = model or DEFAULT_MODEL
         tables, sha = load_tables(name)
         core, _ = load_image_model(KEY_MODEL)
         chunks: list[Chunk] = []
         tiles = params.tiles()
-        with progress_bar(len(tiles) * u * v, "light-field views", enabled=progress, unit="view") as bar:
+        coded = views[np.ix_(params.coded_rows, params.coded_cols)]
+        with progress_bar(len(tiles) * coded.shape[0] * coded.shape[1], "light-field views", enabled=progress,
+                          unit="view") as bar:
             for r0, r1, c0, c1 in tiles:
                 chunks += _TileEncoder(params, tables, core, coder, blend=blend).encode(
-                    np.ascontiguousarray(views[:, :, r0:r1, c0:c1]), bar)
+                    np.ascontiguousarray(coded[:, :, r0:r1, c0:c1]), bar)
         header = StreamHeader("lightfield", self.id, get_coder(coder).id, params.to_header(), name,
                               bytes.fromhex(sha))
         return pack(header, chunks)
@@ -410,11 +455,12 @@ class LightfieldCodec(Codec):
         tables = stream_tables(stream.header)
         core, _ = load_image_model(KEY_MODEL)
         blend = _stream_blend(params)
-        out = np.empty((params.rows, params.cols, params.height, params.width, 3), dtype=np.uint8)
+        rows, cols = params.coded_rows, params.coded_cols
+        out = np.empty((len(rows), len(cols), params.height, params.width, 3), dtype=np.uint8)
         chunks = list(stream.chunks)
         pos = 0
         tiles = params.tiles()
-        with progress_bar(len(tiles) * params.rows * params.cols, "light-field views", enabled=progress,
+        with progress_bar(len(tiles) * len(rows) * len(cols), "light-field views", enabled=progress,
                           unit="view") as bar:
             for r0, r1, c0, c1 in tiles:
                 end = pos
@@ -427,6 +473,8 @@ class LightfieldCodec(Codec):
                 pos = end + 1
         if pos != len(chunks):
             raise CorruptStreamError("light-field stream holds chunks beyond its tiles")
+        if params.sparse > 1:
+            out = _synthesise_missing(out, params, progress)
         if params.channels == 1:
             out = np.round(out.mean(axis=-1, keepdims=True)).astype(np.uint8)
         meta = {"codec": self.id, "rate": params.rate}

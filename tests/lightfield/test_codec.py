@@ -178,6 +178,7 @@ def test_damaged_streams_raise_bitstream_errors(field: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("change", [{"rows": 0}, {"rows": 100}, {"height": 0}, {"rate": 99}, {"tile": 65},
+                                    {"sparse": 0},
                                     {"naming": "other"}, {"first_index": 2}, {"blend": "x", "blend_sha": ""},
                                     {"extra": 1}, {"width": "wide"}])
 def test_bad_header_parameters_are_corrupt_streams(field: np.ndarray, change: dict) -> None:
@@ -205,3 +206,26 @@ def test_info_lists_the_parameters(field: np.ndarray, tmp_path: Path) -> None:
                          text=True, cwd=REPO, check=True)
     info = json.loads(out.stdout)
     assert info["codec"] == "lightfield" and info["params"]["rows"] == 3 and info["params"]["rate"] == 3
+
+
+def test_sparse_view_mode_codes_a_sub_grid_and_synthesises_the_rest() -> None:
+    views = layered_field(5, 5, 48, 64, seed=2)
+    lf = LightField(views)
+    sparse = omnicodec.compress(lf, rate=6, sparse=2)
+    full = omnicodec.compress(lf, rate=6)
+    stream = unpack(sparse)
+    assert stream.header.params["sparse"] == 2 and len(sparse) < len(full)
+    out = omnicodec.decompress(sparse).views
+    assert out.shape == views.shape
+    q = lightfield_quality(views, out, ssim=False)["psnr_y"]
+    coded = np.zeros((5, 5), dtype=bool)
+    coded[np.ix_([0, 2, 4], [0, 2, 4])] = True
+    assert q[coded].min() > 30.0 and q[~coded].min() > 24.0
+    with pytest.raises(InputError, match="sparse"):
+        omnicodec.compress(lf, rate=6, sparse=0)
+
+
+def test_kept_positions_cover_both_ends() -> None:
+    assert lfc.kept_positions(9, 2) == [0, 2, 4, 6, 8]
+    assert lfc.kept_positions(8, 3) == [0, 3, 6, 7]
+    assert lfc.kept_positions(1, 4) == [0]
