@@ -42,7 +42,7 @@ def test_rowcol_non_square_prefix_and_ignored_files(tmp_path, rng):
     (path / "LICENSE.txt").write_text("licence")
     (path / "gt_disp_lowres.pfm").write_bytes(b"Pf\n7 5\n-1\n" + bytes(140))
     back = read_lightfield_folder(path)
-    assert back.metadata == {"format": "folder", "naming": "rowcol", "prefix": "2067"}
+    assert back.metadata == {"format": "folder", "naming": "rowcol", "prefix": "2067", "first_index": 1}
     np.testing.assert_array_equal(back.views, lf.views)
     with pytest.raises(InputError, match="hci naming needs a square grid"):
         omnicodec.write(tmp_path / "other", lf, naming="hci")
@@ -76,7 +76,7 @@ def test_missing_and_inconsistent_views(tmp_path, lf):
     path = tmp_path / "views"
     omnicodec.write(path, lf)
     (path / "input_Cam004.png").unlink()
-    with pytest.raises(InputError, match=f"^{path}: missing views: Cam004"):
+    with pytest.raises(InputError, match=rf"^{path}: missing views: input_Cam004.png \(the codec needs the full 3x3 grid\)"):
         omnicodec.read(path)
     Image.fromarray(np.zeros((8, 7, 3), np.uint8)).save(path / "input_Cam004.png")
     with pytest.raises(InputError, match="input_Cam004.png: view is 7x8x3 uint8 but input_Cam000.png is 6x8x3"):
