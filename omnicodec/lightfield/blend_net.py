@@ -1,4 +1,4 @@
-"""The angular-spatial blending network: how much each warped reference counts, per 4 x 4 block of a view.
+"""The angular-spatial blending network: how much each warped reference counts, per 8 x 8 block of a view.
 
 A view is predicted from up to :data:`~.order.MAX_REFS` decoded views, each warped onto it by the disparity map.
 Where the scene is simple their plain distance-weighted mean is best (it also averages noise); at occlusions some
@@ -30,7 +30,7 @@ from ..entropy.ste import round_ste
 
 __all__ = ["BlendNet", "block_features", "BLOCK", "FEATURES", "W_EXP", "ACT_EXP", "weights_from_logits"]
 
-BLOCK = 4
+BLOCK = 8
 """Pixels per weight block side."""
 FEATURES = 5
 W_EXP = 8
@@ -54,6 +54,17 @@ def _block_sum(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[:-2] + (hb, BLOCK, wb, BLOCK)).sum(axis=(-3, -1))
 
 
+def _lower_median(y: np.ndarray) -> np.ndarray:
+    """``np.sort(y, axis=0)[(K - 1) // 2]`` for ``K`` = 3 or 4 by minima and maxima (no sort), else by sorting."""
+    if len(y) == 3:
+        a, b, c = y
+        return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+    if len(y) == 4:  # the second smallest of four
+        a, b, c, d = y
+        return np.minimum(np.maximum(np.minimum(a, b), np.minimum(c, d)), np.minimum(np.maximum(a, b), np.maximum(c, d)))
+    return np.sort(y, axis=0)[(len(y) - 1) // 2]
+
+
 def block_features(warps: np.ndarray, base: np.ndarray, disparity: np.ndarray,
                    offsets: list[tuple[int, int]]) -> np.ndarray:
     """Integer features ``(K, FEATURES, Hb, Wb)`` int64 of ``K`` warped references.
@@ -67,7 +78,7 @@ def block_features(warps: np.ndarray, base: np.ndarray, disparity: np.ndarray,
     k = warps.shape[0]
     y = warps[..., 0] + 2 * warps[..., 1] + warps[..., 2]  # (K, H, W), 256 x luma
     blend = (np.tensordot(base, y, axes=1) + 32) >> 6
-    med = np.sort(y, axis=0)[(k - 1) // 2] if k > 2 else blend
+    med = _lower_median(y) if k > 2 else blend
     area = BLOCK * BLOCK * 256
     dis_blend = _block_sum(np.abs(y - blend)) // area
     dis_med = _block_sum(np.abs(y - med)) // area
@@ -113,7 +124,7 @@ class BlendNet(nn.Module):
         width: channels of the hidden layers.
     """
 
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = 8) -> None:
         super().__init__()
         self.width = width
         self.inp = nn.Conv2d(FEATURES, width, 1)

@@ -51,7 +51,7 @@ def upsample_disparity(blocks: np.ndarray, block: int, height: int, width: int) 
 
 
 def warp_view(ref: np.ndarray, disparity: np.ndarray, du: int, dv: int) -> np.ndarray:
-    """Samples ``ref`` where the target's pixels point: ``(H, W, C)`` int64 in 1/64 units of the input.
+    """Samples ``ref`` where the target's pixels point: ``(H, W, C)`` int32 in 1/64 units of the input.
 
     Args:
         ref: ``(H, W, C)`` uint8 reference view.
@@ -61,28 +61,31 @@ def warp_view(ref: np.ndarray, disparity: np.ndarray, du: int, dv: int) -> np.nd
     h, w = disparity.shape
     c = ref.shape[2]
     d = disparity.astype(np.int32, copy=False)
-    py = np.arange(h, dtype=np.int32)[:, None] * DISP_ONE + d * np.int32(du)
     px = np.arange(w, dtype=np.int32)[None, :] * DISP_ONE + d * np.int32(dv)
-    fy, fx = py & 7, px & 7
-    iy, ix = py >> 3, px >> 3
-    y0, y1 = np.clip(iy, 0, h - 1), np.clip(iy + 1, 0, h - 1)  # edge replication
-    x0, x1 = np.clip(ix, 0, w - 1), np.clip(ix + 1, 0, w - 1)
+    fx = (px & 7).astype(np.int16)[..., None]
+    ix = px >> 3
+    x0, x1 = np.clip(ix, 0, w - 1), np.clip(ix + 1, 0, w - 1)  # edge replication
     flat = ref.reshape(h * w, c)
-    r0, r1 = y0 * w, y1 * w
 
-    def take(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return np.take(flat, (rows + cols).reshape(-1), axis=0).reshape(h, w, c).astype(np.int32)
+    def take(index: np.ndarray) -> np.ndarray:  # int16 is enough: 8 * 255 + 7 * 255 < 2**15
+        return np.take(flat, index.reshape(-1), axis=0).reshape(h, w, c).astype(np.int16)
 
-    if not du:  # the same view row: horizontal interpolation only (fy == 0)
-        fx = fx[..., None]
-        return (8 * ((8 - fx) * take(r0, x0) + fx * take(r0, x1))).astype(np.int64)
+    if not du:  # the same view row: horizontal interpolation only
+        r0 = np.arange(h, dtype=np.int32)[:, None] * w
+        a = take(r0 + x0)
+        return 8 * (8 * a + fx * (take(r0 + x1) - a)).astype(np.int32)
+    py = np.arange(h, dtype=np.int32)[:, None] * DISP_ONE + d * np.int32(du)
+    fy = (py & 7).astype(np.int16)[..., None]
+    iy = py >> 3
+    r0, r1 = np.clip(iy, 0, h - 1) * w, np.clip(iy + 1, 0, h - 1) * w
     if not dv:
-        fy = fy[..., None]
-        return (8 * ((8 - fy) * take(r0, x0) + fy * take(r1, x0))).astype(np.int64)
-    fy, fx = fy[..., None], fx[..., None]
-    top = (8 - fx) * take(r0, x0) + fx * take(r0, x1)
-    bottom = (8 - fx) * take(r1, x0) + fx * take(r1, x1)
-    return ((8 - fy) * top + fy * bottom).astype(np.int64)
+        a = take(r0 + x0)
+        return 8 * (8 * a + fy * (take(r1 + x0) - a)).astype(np.int32)
+    a = take(r0 + x0)
+    top = 8 * a + fx * (take(r0 + x1) - a)
+    a = take(r1 + x0)
+    bottom = 8 * a + fx * (take(r1 + x1) - a)
+    return 8 * top.astype(np.int32) + fy * (bottom - top).astype(np.int32)
 
 
 def blend_weights(target: tuple[int, int], refs: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -124,6 +127,6 @@ def predict_view(refs: list[np.ndarray], positions: tuple[tuple[int, int], ...],
     warps = np.stack([warp_view(ref, disparity, du, dv) for ref, (du, dv) in zip(refs, offsets, strict=True)])
     weights = net.exact(block_features(warps, base, disparity, offsets), np.ones(len(refs), dtype=bool))
     h, w = disparity.shape
-    per_pixel = np.repeat(np.repeat(weights, BLOCK, axis=1), BLOCK, axis=2)[:, :h, :w, None]
-    acc = (per_pixel * warps).sum(axis=0)
+    per_pixel = np.repeat(np.repeat(weights.astype(np.int32), BLOCK, axis=1), BLOCK, axis=2)[:, :h, :w, None]
+    acc = (per_pixel * warps).sum(axis=0, dtype=np.int64)
     return ((acc + (1 << (shift - 1))) >> shift).astype(np.uint8)
