@@ -61,7 +61,8 @@ def _lower_median(y: np.ndarray) -> np.ndarray:
         return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
     if len(y) == 4:  # the second smallest of four
         a, b, c, d = y
-        return np.minimum(np.maximum(np.minimum(a, b), np.minimum(c, d)), np.minimum(np.maximum(a, b), np.maximum(c, d)))
+        low, high = np.maximum(np.minimum(a, b), np.minimum(c, d)), np.minimum(np.maximum(a, b), np.maximum(c, d))
+        return np.minimum(low, high)
     return np.sort(y, axis=0)[(len(y) - 1) // 2]
 
 

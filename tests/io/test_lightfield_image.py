@@ -76,7 +76,8 @@ def test_missing_and_inconsistent_views(tmp_path, lf):
     path = tmp_path / "views"
     omnicodec.write(path, lf)
     (path / "input_Cam004.png").unlink()
-    with pytest.raises(InputError, match=rf"^{path}: missing views: input_Cam004.png \(the codec needs the full 3x3 grid\)"):
+    missing = rf"^{path}: missing views: input_Cam004.png \(the codec needs the full 3x3 grid\)"
+    with pytest.raises(InputError, match=missing):
         omnicodec.read(path)
     Image.fromarray(np.zeros((8, 7, 3), np.uint8)).save(path / "input_Cam004.png")
     with pytest.raises(InputError, match="input_Cam004.png: view is 7x8x3 uint8 but input_Cam000.png is 6x8x3"):
