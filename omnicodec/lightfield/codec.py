@@ -75,11 +75,12 @@ def view_step(rate: int, level: int) -> float:
     """Luma quantiser step (orthonormal DCT units) of a view at ``level`` (0: key view) for rate point ``rate``.
 
     Rate point R follows HEVC's quantiser scale at QP ``47 - 5 (R - 1)``; views that others lean on (the key view,
-    the coarse levels of the hierarchy) get finer steps.
+    the coarse levels of the hierarchy) get finer steps, the finest level (views no other view is predicted from)
+    coarser ones: factors 0.6 (key view), 0.8 (squared distance to the nearest reference >= 16), 1.0 (>= 4), 1.4.
     """
     qp = 47 - 5 * (rate - 1)
     base = 2.0 ** ((qp - 4) / 6)
-    factor = 0.6 if level == 0 else 0.8 if level >= 16 else 0.9 if level >= 4 else 1.1
+    factor = 0.6 if level == 0 else 0.8 if level >= 16 else 1.0 if level >= 4 else 1.4
     return base * factor
 
 
