@@ -29,6 +29,11 @@ field, for ours torch and the model) and ``base_mb`` = the same before the warm-
 views: bpp = 8 bytes / (U V H W) over all views, mean over views of PSNR-Y, SSIM-Y and RGB PSNR
 (``omnicodec.metrics.lightfield``).
 
+Sparse-view mode: every row of ours also stores ``psnr_y_held_out`` / ``ssim_y_held_out``, the means over the views
+``sparse=2`` does not code (synthesised by that mode, coded by ``lightfield``); ``sparse_mode`` sets each sparse row's
+synthesised-view PSNR-Y against the same views coded by ``lightfield`` at the same bpp (its curve interpolated in
+log bpp), the view-synthesis quality at equal bits.
+
 BD-rates (mean PSNR-Y, PCHIP, ``omnicodec.metrics.bdrate``), per field, of every codec against ``hevc_pseudo``,
 ``hevc_intra`` and, where quoted, the x265 3.5 reference curve. ``bd_rate`` integrates over the PSNR-Y range where
 both curves overlap only; that range is stored beside each value. A curve whose PSNR-Y does not increase with rate,
@@ -45,7 +50,7 @@ Targets (printed, stored with ``met``): ``lightfield`` BD-rate vs ``hevc_pseudo`
 lytro_2067; vs ``hevc_intra`` <= -85 % on both; on antinous (9x9x512x512), at every rate run, decode <= 10 s,
 encode <= 60 s and peak <= 3 GiB (3072 MiB). ``met`` is None when not measured or undefined.
 
-JSON: fields, codecs, rates, qualities, every row, ``bd_rate_psnr_y`` {field: {codec: {"vs REF": %}}},
+JSON: fields, codecs, rates, qualities, every row, ``sparse_mode``, ``bd_rate_psnr_y`` {field: {codec: {"vs REF": %}}},
 ``bd_overlap_psnr_y`` (same keys: [low, high] dB), ``reference``, ``targets``, notes, command, versions.
 Plot: mean PSNR-Y against bpp (log scale), one panel per field, every codec and the x265 3.5 reference points.
 """
@@ -224,6 +229,48 @@ def bd_tables(rows: list[dict], fields: list[str], codecs: list[str]) -> tuple[d
     return bd, overlap, notes
 
 
+def held_out(u: int, v: int) -> np.ndarray:
+    """``(U, V)`` bool: the views that the sparse-view mode (``sparse=2``) does not code."""
+    from omnicodec.lightfield.codec import kept_positions
+
+    held = np.ones((u, v), dtype=bool)
+    held[np.ix_(kept_positions(u, 2), kept_positions(v, 2))] = False
+    return held
+
+
+def sparse_comparison(rows: list[dict], fields: list[str]) -> list[dict]:
+    """Per sparse-mode row: its synthesised views' mean PSNR-Y against the same views coded by ``lightfield`` at
+    the same bpp (the all-views curve interpolated in log bpp; None outside its range), and both curves' all-view
+    PSNR-Y at that bpp."""
+    out = []
+    for field in fields:
+        full = sorted((r["bpp"], r["psnr_y_held_out"], r["psnr_y"]) for r in rows
+                      if r["field"] == field and r["codec"] == OURS and r["psnr_y_held_out"] is not None)
+        for r in (r for r in rows if r["field"] == field and r["codec"] == SPARSE):
+            at = {"held_out": None, "all": None}
+            if len(full) >= 2 and full[0][0] <= r["bpp"] <= full[-1][0]:
+                x = np.log([f[0] for f in full])
+                at = {"held_out": float(np.interp(np.log(r["bpp"]), x, [f[1] for f in full])),
+                      "all": float(np.interp(np.log(r["bpp"]), x, [f[2] for f in full]))}
+            out.append({"field": field, "rate": r["quality"], "bpp": r["bpp"],
+                        "synthesised_psnr_y": r["psnr_y_held_out"], "synthesised_ssim_y": r["ssim_y_held_out"],
+                        "all_views_psnr_y": r["psnr_y"],
+                        "coded_at_equal_bpp_psnr_y": at["held_out"], "coded_at_equal_bpp_all_views_psnr_y": at["all"]})
+    return out
+
+
+def print_sparse(sparse: list[dict]) -> None:
+    if not sparse:
+        return
+    print(f"\nSparse-view mode ({SPARSE}) against coding all views ({OURS}) at the same bpp (interpolated in log bpp)")
+    print(f"{'field':<14}{'rate':>5}{'bpp':>9}{'synth PSNR-Y':>14}{'coded, same bpp':>17}{'all views':>11}"
+          f"{'all, coded':>12}")
+    for s in sparse:
+        print(f"{s['field']:<14}{s['rate']:>5}{s['bpp']:>9.5f}{fmt(s['synthesised_psnr_y']):>14}"
+              f"{fmt(s['coded_at_equal_bpp_psnr_y']):>17}{fmt(s['all_views_psnr_y']):>11}"
+              f"{fmt(s['coded_at_equal_bpp_all_views_psnr_y']):>12}")
+
+
 def check_targets(rows: list[dict], bd: dict) -> list[dict]:
     out = []
     for field, ref, limit in BD_TARGETS:
@@ -391,12 +438,16 @@ def main(argv=None) -> int:
                 continue
             u, v, h, w = ref.shape[:4]
             quality = lightfield_quality(ref, dec)
+            held = held_out(u, v)
             rows.append({
                 "field": field, "codec": codec, "quality": q, "views": [u, v], "width": w, "height": h,
                 "bytes": rep["bytes"], "bpp": 8 * rep["bytes"] / (u * v * h * w),
                 "psnr_y": finite(quality["mean_psnr_y"]), "ssim_y": float(quality["mean_ssim_y"]),
                 "psnr_rgb": finite(quality["mean_psnr_rgb"]), "encode_s": rep["encode_s"],
                 "decode_s": rep["decode_s"], "peak_mb": rep["peak_mb"], "base_mb": rep["base_mb"],
+                # the views the sparse-view mode does not code (synthesised there, coded by the others)
+                "psnr_y_held_out": finite(float(np.mean(quality["psnr_y"][held]))) if held.any() else None,
+                "ssim_y_held_out": float(np.mean(quality["ssim_y"][held])) if held.any() else None,
             })
             bar.set_postfix_str(f"{field} {codec} {q}")
     elapsed = time.perf_counter() - started
@@ -404,6 +455,8 @@ def main(argv=None) -> int:
     print_rows(rows)
     bd, overlap, bd_notes = bd_tables(rows, fields, codecs)
     print_bd(bd, overlap)
+    sparse = sparse_comparison(rows, fields)
+    print_sparse(sparse)
     targets = check_targets(rows, bd)
     print_targets(targets)
     for n in bd_notes:
@@ -418,7 +471,8 @@ def main(argv=None) -> int:
                    "lytro_2067 cropped to 552x382 for every codec",
         "memory": "peak_mb: peak RSS (VmHWM, MiB) of the child process that ran one encode + decode (after a warm-up "
                   "on 2x2 views of 64x64); base_mb: its peak before the warm-up",
-        "bd_rate_psnr_y": bd, "bd_overlap_psnr_y": overlap, "reference": REFERENCE, "targets": targets,
+        "bd_rate_psnr_y": bd, "bd_overlap_psnr_y": overlap, "sparse_mode": sparse, "reference": REFERENCE,
+        "targets": targets,
         "rows": rows,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,8 @@ def test_sample_run(tmp_path, capsys):
         assert r["bytes"] > 0 and r["bpp"] == pytest.approx(8 * r["bytes"] / (25 * 192 * 192))
         assert math.isfinite(r["psnr_y"]) and math.isfinite(r["psnr_rgb"]) and 0 < r["ssim_y"] <= 1
         assert r["encode_s"] >= 0 and r["decode_s"] >= 0 and r["peak_mb"] >= r["base_mb"] > 0
+        assert math.isfinite(r["psnr_y_held_out"]) and 0 < r["ssim_y_held_out"] <= 1  # the 16 views sparse=2 skips
+    assert result["sparse_mode"] == []  # no sparse-mode rows in this run
     bd = result["bd_rate_psnr_y"]["lightfield_layers"]["lightfield"]
     assert "vs hevc_pseudo" in bd
     value = bd["vs hevc_pseudo"]
@@ -46,3 +48,18 @@ def test_sample_run(tmp_path, capsys):
     assert result["qualities"] == {"hevc_pseudo": [27, 37]} and result["rates"] == [2, 5]
     assert all(t["met"] is None for t in result["targets"])  # the sample is none of the target fields
     assert result["versions"]["x265"] and result["command"].endswith("--no-plot")
+
+
+def test_sparse_mode_is_compared_on_its_synthesised_views_at_equal_bits():
+    held = bench_lightfield.held_out(5, 5)
+    assert held.sum() == 16 and not held[0, 0] and not held[2, 4] and held[1, 0] and held[3, 3]
+    assert bench_lightfield.held_out(4, 1).tolist() == [[False], [True], [False], [False]]  # rows 0, 2 and the last
+    full = [{"field": "f", "codec": "lightfield", "quality": q, "bpp": b, "psnr_y": a, "psnr_y_held_out": h}
+            for q, b, a, h in ((1, 0.01, 31.0, 30.0), (3, 0.04, 35.0, 34.0))]
+    sparse = [{"field": "f", "codec": "lightfield_sparse2", "quality": q, "bpp": b, "psnr_y": 33.5,
+               "psnr_y_held_out": 31.5, "ssim_y_held_out": 0.9} for q, b in ((2, 0.02), (5, 0.08))]
+    inside, outside = bench_lightfield.sparse_comparison(full + sparse, ["f"])
+    assert inside["rate"] == 2 and inside["synthesised_psnr_y"] == 31.5 and inside["all_views_psnr_y"] == 33.5
+    assert inside["coded_at_equal_bpp_psnr_y"] == pytest.approx(32.0)  # halfway in log bpp
+    assert inside["coded_at_equal_bpp_all_views_psnr_y"] == pytest.approx(33.0)
+    assert outside["coded_at_equal_bpp_psnr_y"] is None  # beyond the all-views curve: not extrapolated
