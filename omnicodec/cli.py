@@ -270,6 +270,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise InputError("bits per sample are known for images and light fields (and point clouds, per point)")
         result["bits"] = bits
         result["bpp"] = bits / count
+        result.update(_synthesised_view_quality(args.stream, result))
     if args.json:
         _print_json(result)
     else:
@@ -285,6 +286,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
             for row in rows:
                 print("  " + " ".join(f"{x:7.3f}" if math.isfinite(x) else "    inf" for x in row))
     return 0
+
+
+def _synthesised_view_quality(stream_path: Path, result: dict) -> dict:
+    """For a light-field stream in the sparse-view mode: the views it does not code (the decoder synthesised them)
+    and their mean PSNR-Y / SSIM-Y, next to the coded views' (view-synthesis quality); {} for other streams."""
+    from .bitstream import open_stream
+    from .errors import InputError
+    from .lightfield.codec import LightfieldParams
+
+    header = open_stream(stream_path).header
+    if header.codec != "lightfield" or "per_view_psnr_y" not in result:
+        return {}
+    params = LightfieldParams.from_header(header.params)
+    psnr, ssim = np.asarray(result["per_view_psnr_y"]), np.asarray(result["per_view_ssim_y"])
+    if psnr.shape != (params.rows, params.cols):
+        raise InputError(f"{stream_path}: the stream codes a {params.rows}x{params.cols} grid, the light fields "
+                         f"have {psnr.shape[0]}x{psnr.shape[1]} views")
+    if params.sparse == 1:
+        return {}
+    coded = np.zeros(psnr.shape, dtype=bool)
+    coded[np.ix_(params.coded_rows, params.coded_cols)] = True
+    return {"synthesised_views": int((~coded).sum()),
+            "synthesised_mean_psnr_y": float(np.mean(psnr[~coded])),
+            "synthesised_mean_ssim_y": float(np.mean(ssim[~coded])),
+            "coded_mean_psnr_y": float(np.mean(psnr[coded])), "coded_mean_ssim_y": float(np.mean(ssim[coded]))}
 
 
 def cmd_project(args: argparse.Namespace) -> int:

@@ -41,6 +41,31 @@ def test_folder_round_trip_keeps_the_naming(tmp_path, folder, capsys):
     assert q["mean_psnr_y"] > 28 and len(q["per_view_psnr_y"]) == 3 and len(q["per_view_ssim_y"][0]) == 3
 
 
+def test_eval_of_a_sparse_stream_scores_the_synthesised_views(tmp_path, capsys):
+    views = layered_field(5, 5, 48, 56, seed=2)
+    src, omc, out = tmp_path / "src.h5", tmp_path / "s.omc", tmp_path / "dec.h5"
+    omnicodec.write(src, LightField(views))
+    assert main(["compress", str(src), "-o", str(omc), "--rate", "5", "--sparse", "2", "-q"]) == 0
+    assert main(["decompress", str(omc), "-o", str(out), "-q"]) == 0
+    assert main(["eval", str(src), str(out), "--stream", str(omc), "--json"]) == 0
+    q = json.loads(capsys.readouterr().out)
+    psnr = np.array(q["per_view_psnr_y"])
+    synthesised = np.ones((5, 5), bool)
+    synthesised[::2, ::2] = False  # rows and columns 0, 2, 4 are coded
+    assert q["synthesised_views"] == 16
+    assert q["synthesised_mean_psnr_y"] == pytest.approx(psnr[synthesised].mean())
+    assert q["coded_mean_psnr_y"] == pytest.approx(psnr[~synthesised].mean())
+    assert min(q["coded_mean_psnr_y"], q["synthesised_mean_psnr_y"]) > 25
+    full = tmp_path / "full.omc"
+    assert main(["compress", str(src), "-o", str(full), "--rate", "5", "-q"]) == 0
+    assert main(["eval", str(src), str(out), "--stream", str(full), "--json"]) == 0
+    assert "synthesised_views" not in json.loads(capsys.readouterr().out)  # every view coded
+    _fails(capsys, ["eval", str(src), str(src), "--stream", str(tmp_path / "nothing.omc")], what="no such stream")
+    small = tmp_path / "small.h5"
+    omnicodec.write(small, LightField(views[:3, :3]))
+    _fails(capsys, ["eval", str(small), str(small), "--stream", str(omc)], what="codes a 5x5 grid")
+
+
 def test_hdf5_in_and_out(tmp_path, folder):
     _, views = folder
     h5 = tmp_path / "lf.h5"
