@@ -1,4 +1,5 @@
-"""Learn the light-field codec's residual tables: ``python tools/train_lightfield.py [--train H5] [--passes 2]``.
+"""Learn the light-field codec's residual tables (``--part tables``, the default) or its blending network
+(``--part blend``): ``python tools/train_lightfield.py [--train H5] [--passes 2] [--part tables|blend]``.
 
 The residual coder (:mod:`omnicodec.lightfield.residual`) codes integer DCT levels under integer tables indexed by
 context (residual kind, plane type, block class, frequency band; block classes by gradient or luma context). Its
@@ -14,6 +15,12 @@ as their complete centre row and centre column. Views are cropped to ``--crop`` 
 Each pass logs the total bits and bits per pixel over the set, and the validation set's (``--val``: names held out
 of the training set, default the first rendered light field and lytro_2067's centre row) before and after; the
 tables file (``--out``, default the zoo's ``lightfield.npz``) and its zoo entry are written when ``--publish``.
+
+``--part blend`` trains :class:`omnicodec.lightfield.blend_net.BlendNet` (``--width`` channels) by gradient descent on
+the prediction error of views predicted from their references (warped with the encoder's disparity, Gaussian noise
+of ``--noise`` grey levels standing in for coding noise), ``--steps`` steps of ``--batch`` views; every
+``--eval-every`` steps it logs the validation prediction PSNR against plain distance weights, and ``--publish``
+writes the best network as ``lightfield_blend.pt`` with its zoo entry.
 """
 
 from __future__ import annotations
