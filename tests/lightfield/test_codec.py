@@ -73,7 +73,7 @@ def test_decoder_mirrors_the_encoder_bit_for_bit(field: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("grid,size", [((1, 1), (40, 56)), ((1, 4), (33, 47)), ((2, 3), (48, 64)),
-                                       ((5, 2), (21, 17))])
+                                       ((5, 2), (21, 17)), ((17, 17), (24, 40)), ((3, 18), (16, 16))])
 def test_round_trip_any_grid_and_size(grid: tuple[int, int], size: tuple[int, int]) -> None:
     views = layered_field(*grid, *size, seed=3)
     stream = omnicodec.compress(LightField(views), rate=5)
