@@ -305,8 +305,7 @@ def _synthesised_view_quality(stream_path: Path, result: dict) -> dict:
                          f"have {psnr.shape[0]}x{psnr.shape[1]} views")
     if params.sparse == 1:
         return {}
-    coded = np.zeros(psnr.shape, dtype=bool)
-    coded[np.ix_(params.coded_rows, params.coded_cols)] = True
+    coded = params.coded_mask
     return {"synthesised_views": int((~coded).sum()),
             "synthesised_mean_psnr_y": float(np.mean(psnr[~coded])),
             "synthesised_mean_ssim_y": float(np.mean(ssim[~coded])),

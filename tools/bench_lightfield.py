@@ -231,11 +231,9 @@ def bd_tables(rows: list[dict], fields: list[str], codecs: list[str]) -> tuple[d
 
 def held_out(u: int, v: int) -> np.ndarray:
     """``(U, V)`` bool: the views that the sparse-view mode (``sparse=2``) does not code."""
-    from omnicodec.lightfield.codec import kept_positions
+    from omnicodec.lightfield.codec import coded_mask
 
-    held = np.ones((u, v), dtype=bool)
-    held[np.ix_(kept_positions(u, 2), kept_positions(v, 2))] = False
-    return held
+    return ~coded_mask(u, v, 2)
 
 
 def sparse_comparison(rows: list[dict], fields: list[str]) -> list[dict]:

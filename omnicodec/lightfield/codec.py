@@ -90,6 +90,14 @@ def kept_positions(n: int, sparse: int) -> list[int]:
     return kept if kept[-1] == n - 1 else [*kept, n - 1]
 
 
+def coded_mask(rows: int, cols: int, sparse: int) -> np.ndarray:
+    """``(rows, cols)`` bool, True at the views a stream codes (all of them for ``sparse = 1``; in sparse-view mode
+    the crossings of :func:`kept_positions`); the decoder synthesises the others."""
+    mask = np.zeros((rows, cols), dtype=bool)
+    mask[np.ix_(kept_positions(rows, sparse), kept_positions(cols, sparse))] = True
+    return mask
+
+
 def level_lambda(level: int) -> float:
     """The rate-distortion trade-off of a view at ``level`` relative to the finest level's: views that later views
     are predicted from weigh their own distortion more (it propagates)."""
@@ -148,6 +156,11 @@ class LightfieldParams:
     def coded_cols(self) -> list[int]:
         """The view columns that are coded (see :attr:`coded_rows`)."""
         return kept_positions(self.cols, self.sparse)
+
+    @property
+    def coded_mask(self) -> np.ndarray:
+        """``(rows, cols)`` bool: the coded views (:func:`coded_mask`)."""
+        return coded_mask(self.rows, self.cols, self.sparse)
 
     def tiles(self) -> list[tuple[int, int, int, int]]:
         """Spatial tiles ``(r0, r1, c0, c1)`` in pixels, raster order."""
@@ -333,9 +346,8 @@ def _synthesise_missing(coded: np.ndarray, params: LightfieldParams, progress: b
     from .synthesis import synthesize
 
     full = np.zeros((params.rows, params.cols, params.height, params.width, 3), dtype=np.uint8)
-    present = np.zeros((params.rows, params.cols), dtype=bool)
-    full[np.ix_(params.coded_rows, params.coded_cols)] = coded
-    present[np.ix_(params.coded_rows, params.coded_cols)] = True
+    present = params.coded_mask
+    full[present] = coded.reshape(-1, *coded.shape[2:])
     missing = [(int(r), int(c)) for r, c in zip(*np.nonzero(~present), strict=True)]
     with progress_bar(len(missing), "synthesised views", enabled=progress, unit="view") as bar:
         for r, c in missing:

@@ -124,3 +124,4 @@ def test_options_for_other_data_are_refused(tmp_path, folder, capsys):
     _fails(capsys, ["compress", str(path), "-o", str(tmp_path / "a.omc"), "--grid-step", "1"], what="--grid-step")
     _fails(capsys, ["compress", str(path), "-o", str(tmp_path / "a.omc"), "--rate", "12"], what="rate")
     _fails(capsys, ["compress", str(path), "-o", str(tmp_path / "a.omc"), "--sparse", "0"], what="sparse")
+    assert not (tmp_path / "a.omc").exists()  # nothing written for a refused option
