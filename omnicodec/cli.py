@@ -275,9 +275,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         grids = {k: v for k, v in result.items() if k.startswith("per_view_")}
-        width = max(len(k) for k in result)
+        # point clouds: of the colour / reflectance keys, the text shows the symmetric PSNRs (all are in --json)
+        attribute_keys = {k for k in result if "points_reference" in result and k.startswith(_PC_ATTRIBUTE_PREFIXES)}
+        hidden = attribute_keys - set(_PC_ATTRIBUTE_SHOWN)
+        width = max(len(k) for k in result if k not in attribute_keys)
         for key, value in result.items():
-            if key in grids:
+            if key in grids or key in hidden:
                 continue
             shown = f"{value:.6f}" if isinstance(value, float) and math.isfinite(value) else value
             print(f"{key:{width}s}  {shown}")
@@ -286,6 +289,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
             for row in rows:
                 print("  " + " ".join(f"{x:7.3f}" if math.isfinite(x) else "    inf" for x in row))
     return 0
+
+
+_PC_ATTRIBUTE_PREFIXES = ("y_", "cb_", "cr_", "yuv_", "reflectance_")
+_PC_ATTRIBUTE_SHOWN = ("y_psnr", "cb_psnr", "cr_psnr", "yuv_psnr", "reflectance_psnr", "reflectance_peak")
 
 
 def _synthesised_view_quality(stream_path: Path, result: dict) -> dict:

@@ -2,7 +2,7 @@
 and scipy, and know nothing of codecs.
 
 * Point clouds (:mod:`.pointcloud`, :mod:`.normals`): D1/D2 MSE, PSNR and Hausdorff exactly as MPEG pc_error
-  0.14.2, PCA normals, the Chamfer distance.
+  0.14.2, PCA normals, the Chamfer distance; (:mod:`.attributes`): colour (Y, Cb, Cr) and reflectance PSNR.
 * Images (:mod:`.image`): PSNR, BT.709 luma, PSNR-Y, SSIM.
 * 360-degree ERP images (:mod:`.sphere`): WS-PSNR, S-PSNR; (:mod:`.viewport`): viewport PSNR, the seam score.
 * Light fields (:mod:`.lightfield`): per-view PSNR-Y, SSIM-Y, RGB PSNR and their means; synthesised-view quality.
@@ -11,6 +11,7 @@ and scipy, and know nothing of codecs.
 
 from __future__ import annotations
 
+from .attributes import colour_psnr, reflectance_psnr, rgb_to_ycbcr_bt709
 from .bdrate import bd_psnr, bd_rate
 from .image import mse, psnr, psnr_from_mse, psnr_y, rgb_to_y, ssim, ssim_per_image
 from .lightfield import lightfield_quality, mean_psnr_rgb, mean_psnr_y, mean_ssim_y, view_synthesis_quality
@@ -25,6 +26,9 @@ __all__ = [
     "chamfer_distance",
     "pc_psnr",
     "auto_peak",
+    "colour_psnr",
+    "reflectance_psnr",
+    "rgb_to_ycbcr_bt709",
     "mse",
     "psnr",
     "psnr_from_mse",

@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from ..errors import InputError
 from ..types import PointCloud
 from ._neighbours import NeighbourSets, build_tree, equal_distance_sets, squared_distances_f32
+from .attributes import attribute_metrics
 from .normals import DEFAULT_NORMALS_K, estimate_normals, transfer_normals
 
 __all__ = ["point_metrics", "pc_psnr", "auto_peak", "chamfer_distance", "prepare_cloud"]
@@ -179,6 +180,7 @@ def point_metrics(
     hausdorff: bool = True,
     normals_k: int = DEFAULT_NORMALS_K,
     workers: int = -1,
+    attributes: bool = True,
 ) -> dict[str, float | int]:
     """D1/D2 MSE, PSNR and Hausdorff between a reference cloud A and a decoded cloud B, as pc_error 0.14.2.
 
@@ -197,13 +199,19 @@ def point_metrics(
         hausdorff: also return the Hausdorff values.
         normals_k: neighbours for the normal estimation.
         workers: threads for the kd-tree searches (-1: all cores).
+        attributes: also compare the attributes, on the same neighbour sets: when both clouds are PointClouds
+            carrying ``rgb``, the colour keys of :func:`~.attributes.colour_psnr` (pc_error's ``--color=1``); when
+            both carry ``intensity`` (else both ``reflectance``), the keys of :func:`~.attributes.reflectance_psnr`
+            with its default peak (the reference's range).
 
     Returns:
         A flat dict. For ``m`` in d1, d2 and ``s`` in ``_ab`` (A->B, loop over A), ``_ba`` (B->A) and ``""``
         (symmetric = the worse direction): ``{m}_mse{s}`` (squared position units), ``{m}_psnr{s}`` (dB) and, with
         ``hausdorff``, ``{m}_hausdorff{s}`` (the largest term: a squared distance, at least DBL_MIN) and
         ``{m}_hausdorff_psnr{s}`` (dB); then ``points_reference`` and ``points_decoded`` (int, after duplicate
-        removal) and ``peak`` (float). Values are Python floats (the counts Python ints); a PSNR may be +inf.
+        removal) and ``peak`` (float); then the attribute keys, if any (``y_psnr``, ``cb_psnr``, ``cr_psnr``,
+        ``yuv_psnr``, ``reflectance_psnr`` ...). Values are Python floats (the counts Python ints); a PSNR may be
+        +inf.
 
     Raises:
         InputError: on an empty cloud, a wrong shape, non-finite coordinates, bad normals or a bad peak.
@@ -240,6 +248,8 @@ def point_metrics(
     out["points_reference"] = len(a32)
     out["points_decoded"] = len(b32)
     out["peak"] = float(peak_value)
+    if attributes:
+        out.update(attribute_metrics(reference, decoded, sets_ab, sets_ba))
     return out
 
 
