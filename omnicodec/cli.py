@@ -56,6 +56,8 @@ def _codec_params(args: argparse.Namespace) -> dict[str, Any]:
         params["model"] = args.model
     if getattr(args, "rate", None) is not None:
         params["rate"] = args.rate
+    if getattr(args, "attr_rate", None) is not None:
+        params["attr_rate"] = args.attr_rate
     return params
 
 
@@ -116,7 +118,8 @@ def _lightfield_codec_params(args: argparse.Namespace) -> tuple[str | None, dict
     from .errors import InputError
 
     for flag, value in (("--grid-step", args.grid_step), ("--merge-duplicates", args.merge_duplicates or None),
-                        ("--projection", None if args.projection == "auto" else args.projection)):
+                        ("--projection", None if args.projection == "auto" else args.projection),
+                        ("--attr-rate", args.attr_rate)):
         if value is not None:
             raise InputError(f"{flag} is not an option for light fields ({args.input} is one)")
     params: dict[str, Any] = {"coder": args.coder}
@@ -134,7 +137,8 @@ def _image_codec_params(args: argparse.Namespace, data: Any) -> tuple[str, dict[
     from .codecs import is_panorama
     from .errors import InputError
 
-    for flag, value in (("--grid-step", args.grid_step), ("--merge-duplicates", args.merge_duplicates or None)):
+    for flag, value in (("--grid-step", args.grid_step), ("--merge-duplicates", args.merge_duplicates or None),
+                        ("--attr-rate", args.attr_rate)):
         if value is not None:
             raise InputError(f"{flag} is for point clouds; {args.input} is an image")
     if args.sparse is not None:
@@ -217,7 +221,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     try:
         result = run(args.inputs, args.output, codec=args.codec, grid_step=args.grid_step, rate=args.rate,
-                     model=args.model, coder=args.coder, workers=args.workers, threads=args.threads, ray=args.ray,
+                     attr_rate=args.attr_rate, model=args.model, coder=args.coder, workers=args.workers,
+                     threads=args.threads, ray=args.ray,
                      resume=args.resume, verify=args.verify, manifest=args.manifest, progress=not args.quiet,
                      log=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True))
         status = 0 if result.ok else EXIT_FAILED_FRAMES
@@ -409,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=int, default=None, metavar="R",
                    help="lossy coding at rate point R (1 = lowest rate; point clouds: codec 'lossy', without it "
                         "coding is lossless; images and light fields: 1-8, default 4)")
+    p.add_argument("--attr-rate", type=int, default=None, metavar="R",
+                   help="point clouds: code colours and intensity lossily at rate point R (1-8, 1 = fewest bits), "
+                        "independently of the geometry's --rate; without it they are lossless")
     p.add_argument("--projection", default="auto", choices=["auto", "erp", "flat"],
                    help="images: 'erp' codes a 360-degree panorama with the sphere-aware codec, 'flat' as a photo; "
                         "auto (default) takes images twice as wide as high for panoramas")
@@ -442,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="voxel size in input units: 1 for integer voxel positions, 0.001 for metres to 1 mm")
     p.add_argument("--rate", type=int, default=None, metavar="R",
                    help="rate point of a lossy codec (1 = lowest); without it, coding is lossless")
+    p.add_argument("--attr-rate", type=int, default=None, metavar="R",
+                   help="rate point of colours and intensity (1-8, 1 = fewest bits); without it they are lossless")
     p.add_argument("--model", default=None, metavar="NAME", help="occupancy model: auto (default), dense or lidar")
     p.add_argument("--coder", default=None, choices=["constriction", "torchac"], help="entropy coder")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="worker processes (default: CPU cores)")

@@ -101,8 +101,8 @@ def test_local_pool_streams_manifest_and_failures(tmp_path, sequence, capsys):
     assert status == 3
     assert (summary["frames"], summary["encoded"], summary["failed"]) == (4, 3, 1)
     assert len(summary["workers"]) == 2
-    for worker in summary["workers"]:  # both models loaded once per worker, at start-up, whatever the frames
-        assert worker["model_loads"] == len(zoo.list_models("occupancy"))
+    for worker in summary["workers"]:  # occupancy and attribute models once per worker, at start-up
+        assert worker["model_loads"] == len(zoo.list_models("occupancy")) + len(zoo.list_models("attributes"))
     rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert [Path(r["input"]).name for r in rows] == ["000000.bin", "000001.bin", "000002.bin", "000009.bin"]
     bad = rows[-1]

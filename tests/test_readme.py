@@ -40,7 +40,7 @@ def test_batch_examples(tmp_path):
     block = _block((REPO / "README.md").read_text(), "## Sequences: batch compression", "```bash")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     commands = [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
-    assert len(commands) == 3 and all(c.startswith("omnicodec ") for c in commands)
+    assert len(commands) == 4 and all(c.startswith("omnicodec ") for c in commands)
     for command in commands:
         r = subprocess.run([sys.executable, "-m", "omnicodec", *command.split()[1:]], cwd=tmp_path, env=env,
                            capture_output=True, text=True)

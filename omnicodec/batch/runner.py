@@ -100,8 +100,8 @@ def _check_options(codec: str | None, params: dict[str, Any]) -> None:
 
 def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
                previous: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """The row of a frame whose stream exists, is intact (checksums) and was made with this codec, grid step, rate
-    and (when one is named) model; None when it must be (re)encoded."""
+    """The row of a frame whose stream exists, is intact (checksums) and was made with this codec, grid step, rate,
+    attribute rate and (when one is named) model; None when it must be (re)encoded."""
     from ..codecs import default_codec
 
     if not frame.output.is_file():
@@ -116,6 +116,10 @@ def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
     if header.params.get("grid_step") != float(params.get("grid_step") or 1.0):
         return None
     if params.get("rate") != header.params.get("rate"):
+        return None
+    specs = header.params.get("attributes") or []
+    if any(isinstance(a, dict) and a.get("method") == "pred" and a.get("attr_rate") != params.get("attr_rate")
+           for a in specs):
         return None
     if params.get("model", "auto") != "auto" and header.model != params["model"]:
         return None
@@ -147,6 +151,7 @@ def run(
     codec: str | None = None,
     grid_step: float | None = None,
     rate: int | None = None,
+    attr_rate: int | None = None,
     model: str | None = None,
     coder: str | None = None,
     workers: int | None = None,
@@ -166,6 +171,7 @@ def run(
         codec: codec id (default: the point-cloud default, ``learned``).
         grid_step: voxel edge in input units (``0.001`` for metres to a 1 mm grid); as ``compress``.
         rate: rate point of a lossy codec (1 = lowest); None is lossless.
+        attr_rate: rate point of colours and intensity (1 = lowest); None codes them losslessly.
         model: occupancy model of the learned codec (``auto``, ``dense``, ``lidar``).
         coder: entropy coder (``constriction`` or ``torchac``).
         workers: processes (or Ray actors); default the number of CPU cores.
@@ -197,7 +203,8 @@ def run(
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
     frames = find_frames(list(inputs), out)
-    params = {k: v for k, v in dict(grid_step=grid_step, rate=rate, model=model, coder=coder).items() if v is not None}
+    params = {k: v for k, v in dict(grid_step=grid_step, rate=rate, attr_rate=attr_rate, model=model,
+                                    coder=coder).items() if v is not None}
     _check_options(codec, params)
     manifest_path = Path(manifest) if manifest is not None else out / MANIFEST_NAME
 

@@ -58,8 +58,8 @@ def setup_worker(config: EncodeConfig, ignore_sigint: bool = True) -> int:
 
 
 def _preload(codec: str, wanted: str) -> None:
-    """Load the models a point-cloud codec may need (``wanted``: a family or ``auto``); errors are left to the
-    frames that need the model."""
+    """Load the models a point-cloud codec may need (``wanted``: a family or ``auto``; the attribute model too);
+    errors are left to the frames that need the model."""
     from ..pointcloud.lossy_zoo import list_lossy_models, load_lossy_model, model_name
     from ..pointcloud.model_zoo import list_models, load_model
 
@@ -68,7 +68,11 @@ def _preload(codec: str, wanted: str) -> None:
         occupancy = list(list_models()) if wanted == "auto" else [wanted]
     except OmnicodecError:
         return
+    from ..pointcloud.attr_model import DEFAULT_MODEL as ATTRIBUTES
+    from ..pointcloud.attr_model import load_model as load_attributes
+
     loads = [(load_lossy_model, name) for name in lossy] if codec == "lossy" else []
+    loads += [(load_attributes, ATTRIBUTES)]  # colours and intensity
     for load, name in loads + [(load_model, name) for name in occupancy]:
         try:
             load(name)
@@ -105,15 +109,25 @@ def _read(path: str, payload: bytes | None):
 
 def _verify(cloud, stream: bytes) -> bool:
     """Decode ``stream`` and check it against ``cloud``: every point and attribute value on the coding grid (a
-    lossy stream: the point count its header declares, and every attribute of the input)."""
+    lossy stream: the point count its header declares, and every attribute of the input; attributes coded at an
+    attribute rate: their presence and shape)."""
     from ..bitstream import unpack
     from ..codecs import decompress
     from ..pointcloud.compare import same_on_grid
+    from ..types import PointCloud
 
     parsed = unpack(stream)
     decoded = decompress(parsed)
     if parsed.header.codec == "lossy":
         return len(decoded) == parsed.header.params["points"] and set(decoded.attributes) == set(cloud.attributes)
+    lossy = {a["name"] for a in parsed.header.params.get("attributes", []) if a.get("attr_rate") is not None}
+    if lossy:  # attributes coded at a rate point: their names and shapes, every other value exactly
+        if any(name not in decoded.attributes or decoded.attributes[name].shape != cloud.attributes[name].shape
+               for name in lossy):
+            return False
+        cloud = PointCloud(cloud.positions, {k: v for k, v in cloud.attributes.items() if k not in lossy})
+        decoded = PointCloud(decoded.positions, {k: v for k, v in decoded.attributes.items() if k not in lossy},
+                             grid=decoded.grid)
     return same_on_grid(cloud, decoded, decoded.grid.step if decoded.grid else 1.0)
 
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
 from ..bitstream import Chunk, Stream, StreamHeader, limits, pack
 from ..codecs.registry import Codec, register_codec
@@ -35,13 +34,14 @@ from ..errors import CorruptStreamError, InputError, ModelError
 from ..progress import progress_bar
 from ..sparse import SparseTensor
 from ..types import Grid, PointCloud
-from .attributes import attribute_spec, decode_attribute, encode_attribute
+from .attr_streams import check_attr_rate, decode_attributes, encode_attributes
 from .learned_coder import decode_occupancy_learned, encode_occupancy_learned
 from .lossy_net import SCALES, LossyNet
 from .lossy_zoo import FAMILIES, load_lossy_model, model_name, rate_point
 from .model_zoo import AUTO, choose_family, load_model
 from .octree import depth_for, morton_decode, morton_encode, occupancy_codes
 from .octree_codec import quantize_positions
+from .recolour import transfer_attributes
 
 __all__ = ["LossyCodec", "split_blocks", "scaled_counts", "choose_family", "DEFAULT_BLOCK_POINTS"]
 
@@ -83,7 +83,8 @@ def _cell_center(shift: int, integer: bool) -> float:
 
 @register_codec("lossy", modality="pointcloud")
 class LossyCodec(Codec):
-    """Lossy geometry by a learned autoencoder at rate point ``rate``; attributes of the nearest original point."""
+    """Lossy geometry by a learned autoencoder at rate point ``rate``; attributes recoloured onto the decoded points
+    from the original (:func:`~.recolour.transfer_attributes`), then coded lossless or at ``attr_rate``."""
 
     description = "multiscale sparse-convolution autoencoder (lossy geometry; --rate 1..8 dense and LiDAR)"
 
@@ -96,6 +97,7 @@ class LossyCodec(Codec):
         model: str = AUTO,
         coder: str = "constriction",
         block_points: int = DEFAULT_BLOCK_POINTS,
+        attr_rate: int | None = None,
         progress: bool = False,
         **other: Any,
     ) -> bytes:
@@ -109,6 +111,8 @@ class LossyCodec(Codec):
             model: ``"auto"``, ``"dense"`` or ``"lidar"`` (the model family).
             coder: entropy coder, ``"constriction"`` or ``"torchac"``.
             block_points: voxels per block above which the cloud is split.
+            attr_rate: None: colours and intensity coded losslessly (after recolouring); 1..8: lossy at that
+                attribute rate point (1: fewest bits), independent of the geometry's ``rate``.
             progress: show a progress bar over the blocks.
 
         Returns:
@@ -119,7 +123,7 @@ class LossyCodec(Codec):
         """
         if other:
             raise InputError(f"codec {self.id!r} has no option {sorted(other)[0]!r}; it takes rate, grid_step, "
-                             "model, coder, block_points")
+                             "model, coder, block_points, attr_rate")
         if not isinstance(data, PointCloud):
             raise InputError(f"the lossy codec compresses PointCloud objects, not {type(data).__name__}")
         if len(data) > limits.MAX_POINTS:
@@ -131,8 +135,10 @@ class LossyCodec(Codec):
         if rate is None:
             raise InputError("the lossy codec needs a rate point (rate=1 is the lowest)")
         entropy = get_coder(coder)
+        attr_rate = check_attr_rate(attr_rate)
         q, origin, step = quantize_positions(data.positions, grid_step)
-        specs = [attribute_spec(name, values) for name, values in data.attributes.items()]
+        specs: list[dict] = []
+        has_attributes = bool(data.attributes)
         fine = np.unique(morton_encode(q)) if len(q) else np.zeros(0, np.int64)
         family = choose_family(fine) if model == AUTO else model
         shift, g, keep = rate_point(family, rate)
@@ -146,19 +152,23 @@ class LossyCodec(Codec):
         with progress_bar(len(blocks), "lossy blocks", enabled=progress, unit="block") as bar:
             for lo, hi in blocks:
                 coords = morton_decode(keys[lo:hi])
-                params, geoc, latn, voxels = _encode_block(net, coarse_net, coords, g, keep, entropy, bool(specs))
+                params, geoc, latn, voxels = _encode_block(net, coarse_net, coords, g, keep, entropy, has_attributes)
                 block_params.append(params)
                 chunks += [Chunk("GEOC", geoc)] if latn is None else [Chunk("GEOC", geoc), Chunk("LATN", latn)]
                 decoded.append(voxels)
                 bar.update(1)
         points = sum(int(([b["coarse"]] + b["counts"])[-1]) for b in block_params)
-        if specs:
+        if has_attributes:
             voxels = np.concatenate(decoded) if points else np.zeros((0, 3), np.int64)
             voxels = voxels[np.argsort(morton_encode(voxels), kind="stable")]
             centre = _cell_center(shift, data.positions.dtype.kind in "iu")
-            nearest = cKDTree(q).query((voxels << shift) + centre, workers=-1)[1] if points else []
-            for spec in specs:
-                chunks.append(Chunk("ATTR", encode_attribute(data.attributes[spec["name"]][nearest])))
+            if points:
+                source = PointCloud(q, dict(data.attributes))
+                values = transfer_attributes(source, (voxels << shift) + centre)
+            else:
+                values = {name: v[:0] for name, v in data.attributes.items()}
+            specs, payloads, _ = encode_attributes(values, voxels, attr_rate, entropy.id)
+            chunks += [Chunk("ATTR", payload) for payload in payloads]
         header_params: dict[str, Any] = {
             "grid_step": step,
             "origin": [int(v) for v in origin],
@@ -214,13 +224,7 @@ class LossyCodec(Codec):
         shift = p["shift"]
         grid = (voxels << shift) + _cell_center(shift, dtype.kind in "iu") + np.asarray(p["origin"], np.float64)
         positions = grid.astype(dtype) if p["grid_step"] == 1.0 else (grid * p["grid_step"]).astype(dtype)
-        payloads = stream.chunks_named("ATTR")
-        if len(payloads) != len(p["attributes"]):
-            raise CorruptStreamError(f"{len(payloads)} attribute payloads for {len(p['attributes'])} attributes")
-        attributes = {
-            spec["name"]: decode_attribute(data, spec, len(voxels))
-            for spec, data in zip(p["attributes"], payloads, strict=True)
-        }
+        attributes = decode_attributes(p["attributes"], stream.chunks_named("ATTR"), voxels, entropy.id)
         depth = max(depth_for(voxels << shift), 1) if len(voxels) else 0
         origin = tuple(int(v) for v in p["origin"])
         return PointCloud(positions, attributes, grid=Grid(p["grid_step"], origin, depth))  # type: ignore[arg-type]

@@ -10,6 +10,9 @@ has as many points as the input and every attribute value comes back, bit for bi
 ``merge_duplicates=True`` each voxel becomes one point and its attributes are averaged (integers rounded half to
 even). Decoded points come out in Morton order of their voxels (input order within a voxel).
 
+Attributes are coded on the decoded voxels by :mod:`.attr_streams`: colours and intensity by the predictive
+attribute codec (lossless unless ``attr_rate`` is given), everything else by the generic lossless coder.
+
 Chunks: ``OCCU`` (occupancy), ``DUPC`` (points per voxel, when any voxel holds several), one ``ATTR`` per attribute.
 """
 
@@ -26,7 +29,7 @@ from ..entropy import get_coder
 from ..errors import CorruptStreamError, InputError
 from ..progress import progress_bar
 from ..types import Grid, PointCloud
-from .attributes import attribute_spec, decode_attribute, encode_attribute
+from .attr_streams import check_attr_rate, decode_attributes, encode_attributes
 from .occupancy_coder import decode_occupancy, encode_occupancy
 from .octree import depth_for, morton_decode, morton_encode, occupancy_codes
 
@@ -107,7 +110,7 @@ def _merge_attribute(values: np.ndarray, starts: np.ndarray, counts: np.ndarray)
 
 @register_codec("octree", modality="pointcloud")
 class OctreeCodec(Codec):
-    """Octree occupancy with context-modelled adaptive arithmetic coding; attributes coded losslessly."""
+    """Octree occupancy with context-modelled adaptive arithmetic coding; attributes lossless or at ``attr_rate``."""
 
     description = "octree occupancy, context-modelled adaptive arithmetic coding (lossless on the grid)"
     geometry_options: tuple[str, ...] = ()
@@ -129,17 +132,20 @@ class OctreeCodec(Codec):
         grid_step: float | None = None,
         coder: str = "constriction",
         merge_duplicates: bool = False,
+        attr_rate: int | None = None,
         progress: bool = False,
         **geometry: Any,
     ) -> bytes:
         """Compress a point cloud.
 
         Args:
-            data: the cloud; every numeric attribute is coded losslessly.
+            data: the cloud; colours and intensity go through the predictive attribute codec, every other numeric
+                attribute through the generic lossless coder.
             grid_step: voxel edge in position units (1 for integer voxel positions, 0.001 for metres to 1 mm);
                 None accepts only positions that already are integers and uses 1.
             coder: entropy coder, ``"constriction"`` or ``"torchac"``.
             merge_duplicates: one point per voxel, attributes averaged (otherwise every point is kept).
+            attr_rate: None: colours and intensity lossless; 1..8: lossy at that rate point (1: fewest bits).
             progress: show a progress bar over the octree levels.
             **geometry: options of the occupancy coder (none for this codec; see subclasses).
 
@@ -157,8 +163,8 @@ class OctreeCodec(Codec):
         if len(data) > limits.MAX_POINTS:
             raise InputError(f"{len(data)} points is more than the {limits.MAX_POINTS} one stream may hold")
         entropy = get_coder(coder)
+        attr_rate = check_attr_rate(attr_rate)
         q, origin, step = quantize_positions(data.positions, grid_step)
-        specs = [attribute_spec(name, values) for name, values in data.attributes.items()]
         keys = morton_encode(q) if len(q) else np.zeros(0, np.int64)
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
@@ -176,11 +182,13 @@ class OctreeCodec(Codec):
         duplicates = bool(len(counts)) and int(counts.max()) > 1 and not merge_duplicates
         if duplicates:
             chunks.append(Chunk("DUPC", _encode_counts(counts)))
-        for spec in specs:
-            values = data.attributes[spec["name"]][order]
-            if merge_duplicates and len(values):
-                values = _merge_attribute(values, starts, counts)
-            chunks.append(Chunk("ATTR", encode_attribute(values)))
+        values = {}
+        for name, v in data.attributes.items():
+            v = v[order]
+            values[name] = _merge_attribute(v, starts, counts) if merge_duplicates and len(v) else v
+        coords = q[order] if not merge_duplicates else q[order][starts]
+        specs, payloads, _ = encode_attributes(values, coords, attr_rate, entropy.id)
+        chunks += [Chunk("ATTR", payload) for payload in payloads]
         points = len(data) if not merge_duplicates else len(leaves)
         params: dict[str, Any] = {
             "grid_step": step,
@@ -221,19 +229,14 @@ class OctreeCodec(Codec):
             leaves = np.repeat(leaves, counts)
         elif points != voxels:
             raise CorruptStreamError(f"header says {points} points in {voxels} voxels without duplicates")
-        q = morton_decode(leaves) + np.asarray(p["origin"], dtype=np.int64)
+        grid_coords = morton_decode(leaves)
+        q = grid_coords + np.asarray(p["origin"], dtype=np.int64)
         dtype = np.dtype(p["positions_dtype"])
         if p["grid_step"] == 1.0:
             positions = q.astype(dtype)
         else:
             positions = (q.astype(np.float64) * p["grid_step"]).astype(dtype)
-        payloads = stream.chunks_named("ATTR")
-        if len(payloads) != len(p["attributes"]):
-            raise CorruptStreamError(f"{len(payloads)} attribute payloads for {len(p['attributes'])} attributes")
-        attributes = {
-            spec["name"]: decode_attribute(data, spec, points)
-            for spec, data in zip(p["attributes"], payloads, strict=True)
-        }
+        attributes = decode_attributes(p["attributes"], stream.chunks_named("ATTR"), grid_coords, entropy.id)
         origin = tuple(int(v) for v in p["origin"])
         return PointCloud(positions, attributes, grid=Grid(p["grid_step"], origin, depth))  # type: ignore[arg-type]
 

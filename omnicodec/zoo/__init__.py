@@ -52,6 +52,7 @@ _BUILTIN_LOADERS: dict[str, str] = {
     "image": "omnicodec.image.models",
     "lightfield": "omnicodec.lightfield.models",
     "lightfield_blend": "omnicodec.lightfield.models",
+    "attributes": "omnicodec.pointcloud.attr_model",
 }
 
 _LOADERS: dict[str, Callable[[bytes], Any]] = {}
