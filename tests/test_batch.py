@@ -102,7 +102,8 @@ def test_local_pool_streams_manifest_and_failures(tmp_path, sequence, capsys):
     assert (summary["frames"], summary["encoded"], summary["failed"]) == (4, 3, 1)
     assert len(summary["workers"]) == 2
     for worker in summary["workers"]:  # occupancy and attribute models once per worker, at start-up
-        assert worker["model_loads"] == len(zoo.list_models("occupancy")) + len(zoo.list_models("attributes"))
+        assert worker["model_loads"] == (len(zoo.list_models("occupancy")) + len(zoo.list_models("attributes"))
+                                         + len(zoo.list_models("attributes_raht")))
     rows = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert [Path(r["input"]).name for r in rows] == ["000000.bin", "000001.bin", "000002.bin", "000009.bin"]
     bad = rows[-1]

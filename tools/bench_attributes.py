@@ -26,11 +26,12 @@ resident set, VmHWM, over all its runs):
   (``omnicodec.pointcloud.attributes.encode_attribute`` on the values in Morton order of the voxels); its seconds
   are that call and ``decode_attribute``, attribute only;
 * ``lossless`` (``attr_rate=None``) and ``a1`` .. ``a8`` (``attr_rate`` 1..8, 1 = fewest bits):
-  ``omnicodec.compress(cloud, codec=--codec, attr_rate=A)`` and ``decompress``. Attribute bits = 8 x the bytes of
-  the stream's ``ATTR`` chunk of the attribute (``omnicodec.bitstream.unpack``); ``attr_bpp`` = those bits per
-  point, ``total_bpp`` = the whole stream. ``encode_s`` / ``decode_s`` time the whole calls (geometry included);
-  ``attr_encode_s`` / ``attr_decode_s`` are those minus the same calls on the cloud without attributes (timed once
-  per cloud), so they carry the timer noise of both;
+  ``omnicodec.compress(cloud, codec=--codec, attr_rate=A)`` and ``decompress`` (``method`` says which coder the
+  stream used: ``pred``, the predictive codec, for lossless attributes and intensity; ``raht`` for lossy colours).
+  Attribute bits = 8 x the bytes of the stream's ``ATTR`` chunk of the attribute (``omnicodec.bitstream.unpack``);
+  ``attr_bpp`` = those bits per point, ``total_bpp`` = the whole stream. ``encode_s`` / ``decode_s`` time the
+  whole calls (geometry included); ``attr_encode_s`` / ``attr_decode_s`` are those minus the same calls on the
+  cloud without attributes (timed once per cloud), so they carry the timer noise of both;
 * quality on the decoded cloud: colour ``omnicodec.metrics.colour_psnr`` (pc_error rules; the symmetric value, Y,
   Cb, Cr and (6Y + Cb + Cr) / 8), intensity ``omnicodec.metrics.reflectance_psnr`` (peak = the frame's range,
   max - min); lossless rows are checked to decode bit-exactly instead (PSNR None);

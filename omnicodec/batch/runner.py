@@ -118,7 +118,7 @@ def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
     if params.get("rate") != header.params.get("rate"):
         return None
     specs = header.params.get("attributes") or []
-    if any(isinstance(a, dict) and a.get("method") == "pred" and a.get("attr_rate") != params.get("attr_rate")
+    if any(isinstance(a, dict) and a.get("method") in ("pred", "raht") and a.get("attr_rate") != params.get("attr_rate")
            for a in specs):
         return None
     if params.get("model", "auto") != "auto" and header.model != params["model"]:

@@ -70,9 +70,11 @@ def _preload(codec: str, wanted: str) -> None:
         return
     from ..pointcloud.attr_model import DEFAULT_MODEL as ATTRIBUTES
     from ..pointcloud.attr_model import load_model as load_attributes
+    from ..pointcloud.attr_raht_model import DEFAULT_MODEL as RAHT
+    from ..pointcloud.attr_raht_model import load_model as load_raht
 
     loads = [(load_lossy_model, name) for name in lossy] if codec == "lossy" else []
-    loads += [(load_attributes, ATTRIBUTES)]  # colours and intensity
+    loads += [(load_attributes, ATTRIBUTES), (load_raht, RAHT)]  # colours and intensity; lossy colours
     for load, name in loads + [(load_model, name) for name in occupancy]:
         try:
             load(name)

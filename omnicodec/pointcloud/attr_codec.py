@@ -122,41 +122,66 @@ def _dequantise(q: np.ndarray, s: int) -> np.ndarray:
     return np.sign(q) * ((np.abs(q) * s + _ONE // 2) // _ONE)
 
 
-def _wmean(weights: np.ndarray, values: np.ndarray, wsum: np.ndarray) -> np.ndarray:
-    return ((weights * values).sum(axis=1) + wsum // 2) // wsum
+def _wsum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``(n,)`` sums of ``weights * values`` over the predictors (``(n, k)`` int64 both), exactly."""
+    return np.einsum("ij,ij->i", weights, values)
 
 
 class _Walker:
-    """Visits the steps and computes predictions and contexts from decoded values (both directions)."""
+    """Visits the steps and computes predictions and contexts from decoded values (both directions).
+
+    Call :meth:`begin` for each step, then :meth:`context` and :meth:`store` channel by channel. Values are held one
+    row per channel, in 32 bits where they fit (always for colours), so each channel's predictor values are one
+    small gather; the arithmetic is in 64 bits.
+    """
 
     def __init__(self, layout: _Layout, lo: np.ndarray, hi: np.ndarray) -> None:
         self.layout = layout
         self.lo, self.hi = lo, hi
         n, c = layout.n, layout.channels
-        self.rec = np.zeros((n, c), dtype=np.int64)  # decoded values, Morton order
-        self.qabs = np.zeros((n, c), dtype=np.int64)  # |coded value| of each point
+        small = -(1 << 31) <= int(lo.min()) and int(hi.max()) < 1 << 31  # so are |coded values| of valid payloads
+        dtype = np.int32 if small else np.int64
+        self.rec = np.zeros((c, n), dtype=dtype)  # decoded values, Morton order
+        self.qabs = np.zeros((c, n), dtype=dtype)  # |coded value| of each point
 
-    def context(self, step: LevelStep, i: int, c: int, q_luma: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Prediction and context of channel ``c`` for the points of ``step`` (step number ``i``); ``q_luma``: the
-        points' coded luma values, for the chroma channels of a colour (None otherwise)."""
-        w = step.weights
+    def _gather(self, values: np.ndarray) -> np.ndarray:
+        """``(n, k)`` int64 values of the step's predictors."""
+        return values[self.step.neighbours].astype(np.int64, copy=False)
+
+    def begin(self, step: LevelStep, i: int) -> None:
+        """Start step ``step`` (step number ``i``)."""
+        self.step, self.i = step, i
+        self.weights, self.total, self.chroma_weights = step.weights, np.einsum("ij->i", step.weights), None
+        self.luma_nb = self._gather(self.rec[0])  # predictors are coded in earlier steps: fixed for the step
+
+    def context(self, c: int, q_luma: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Prediction and context of channel ``c`` for the points of the step; ``q_luma``: the points' coded luma
+        values, for the chroma channels of a colour (None otherwise)."""
+        step, i = self.step, self.i
+        w, wsum = self.weights, self.total
         if q_luma is not None:  # chroma: predictors whose decoded luma is close to the point's count more
-            dy = np.abs(self.rec[step.neighbours, 0] - self.rec[step.points, 0][:, None])
-            t = GUIDE * max(self.layout.step16(i, 0), _ONE) // _ONE
-            w = np.where(w > 0, np.maximum(w * t // (t + dy), 1), 0)
-        wsum = w.sum(axis=1)
-        nb = self.rec[step.neighbours, c]
-        pred = _wmean(w, nb, wsum)
+            if self.chroma_weights is None:
+                dy = np.abs(self.luma_nb - self.rec[0][step.points][:, None])
+                t = GUIDE * max(self.layout.step16(i, 0), _ONE) // _ONE
+                w = np.where(w > 0, np.maximum(w * t // (t + dy), 1), 0)
+                self.chroma_weights = w, np.einsum("ij->i", w)
+            w, wsum = self.chroma_weights
+        nb = self.luma_nb if c == 0 else self._gather(self.rec[c])
+        pred = (_wsum(w, nb) + wsum // 2) // wsum
         s = self.layout.step16(i, c)
-        act16 = ((w * np.abs(nb - pred[:, None])).sum(axis=1) * (_ONE * _ONE)) // (wsum * s)
-        side16 = _wmean(w, self.qabs[step.neighbours, c] * _ONE, wsum)
+        act16 = (_wsum(w, np.abs(nb - pred[:, None])) * (_ONE * _ONE)) // (wsum * s)
+        side16 = (_wsum(w, self._gather(self.qabs[c])) * _ONE + wsum // 2) // wsum
         if q_luma is not None:
             return pred, am.chroma_contexts(act16, np.abs(q_luma) * _ONE, side16)
         return pred, am.contexts(act16, side16)
 
-    def store(self, points: np.ndarray, c: int, pred: np.ndarray, q: np.ndarray, s: int) -> None:
-        self.rec[points, c] = np.clip(pred + _dequantise(q, s), self.lo[c], self.hi[c])
-        self.qabs[points, c] = np.abs(q)
+    def store(self, c: int, pred: np.ndarray, q: np.ndarray, s: int) -> None:
+        points = self.step.points
+        self.rec[c][points] = np.clip(pred + _dequantise(q, s), self.lo[c], self.hi[c])
+        qabs = np.abs(q)
+        if len(qabs) and int(qabs.max()) > np.iinfo(self.qabs.dtype).max:  # only from a corrupt payload
+            self.qabs = self.qabs.astype(np.int64)
+        self.qabs[c][points] = qabs
 
 
 def _groups(kind: str, lossless: bool) -> list[int]:
@@ -236,18 +261,19 @@ def _analyse(coords: np.ndarray, values: np.ndarray, kind: str, attr_rate: int |
     base = luma_step(attr_rate)
     steps16 = [base] + [2 * base if not lossless else _ONE] * (channels - 1)
     layout = _Layout(coords, channels, _groups(kind, lossless), steps16)
-    x = ints[layout.order]
+    x = np.ascontiguousarray(ints[layout.order].T)  # one row per channel, like the walker's values
     walker = _Walker(layout, lo, hi)
     coded: list[tuple[int, np.ndarray, np.ndarray]] = []
     if layout.n:
-        walker.rec[layout.first] = x[layout.first]
+        walker.rec[:, layout.first] = x[:, layout.first]
     for i, step in enumerate(layout.steps):
         q_luma = None
         influence = float(layout.fraction[i]) ** -INFLUENCE_POWER
+        walker.begin(step, i)
         for c in range(channels):
-            pred, ctx = walker.context(step, i, c, q_luma if c else None)
+            pred, ctx = walker.context(c, q_luma if c else None)
             s = layout.step16(i, c)
-            xc = x[step.points, c]
+            xc = x[c][step.points]
             q = _quantise(xc - pred, s)
             if not lossless and model is not None and RDOQ:
                 q = _rdoq(model, layout.group_of[c], xc, pred, q, ctx, s, int(lo[c]), int(hi[c]), influence)
@@ -255,7 +281,7 @@ def _analyse(coords: np.ndarray, values: np.ndarray, kind: str, attr_rate: int |
                                                          int(lo[c]), int(hi[c]), influence)
             if not sent:
                 q = np.zeros_like(q)
-            walker.store(step.points, c, pred, q, s)
+            walker.store(c, pred, q, s)
             coded.append((c, q, ctx, sent))
             if kind == "colour" and c == 0:
                 q_luma = q
@@ -289,7 +315,7 @@ def encode_predictive(coords: np.ndarray, values: np.ndarray, kind: str, attr_ra
     layout, walker, coded, x, lo, hi, palette = _analyse(coords, values, kind, attr_rate, model)
     enc = get_coder(coder).encoder()
     if layout.n:
-        encode_overflow(enc, zigzag(x[layout.first] - lo))
+        encode_overflow(enc, zigzag(x[:, layout.first] - lo))
     if attr_rate is not None and coded:
         encode_binary(enc, np.array([sent for *_, sent in coded], dtype=np.int64), 0.5)
     adaptive = [am.AdaptiveTables(model, g) for g in layout.group_of]
@@ -305,8 +331,8 @@ def encode_predictive(coords: np.ndarray, values: np.ndarray, kind: str, attr_ra
             packed = lzma.compress(palette.astype(palette.dtype.newbyteorder("<")).tobytes(), format=lzma.FORMAT_RAW,
                                    filters=_LZMA)
             head += struct.pack("<I", len(packed)) + packed
-    rec = np.empty_like(walker.rec)
-    rec[layout.order] = walker.rec
+    rec = np.empty((layout.n, layout.channels), dtype=np.int64)
+    rec[layout.order] = walker.rec.T
     out = _from_integers(kind, rec, values.dtype, palette, values.ndim == 1)
     return bytes(head) + enc.finish(), out
 
@@ -363,25 +389,26 @@ def decode_predictive(data: bytes, coords: np.ndarray, kind: str, attr_rate: int
         first = unzigzag(decode_overflow(dec, channels)) + lo
         if (first < lo).any() or (first > hi).any():
             raise CorruptStreamError("attribute payload is corrupt (first value out of range)")
-        walker.rec[layout.first] = first
+        walker.rec[:, layout.first] = first
     sent = np.ones(len(layout.steps) * channels, dtype=bool)
     if attr_rate is not None and len(sent):
         sent = decode_binary(dec, 0.5, len(sent)).astype(bool)
     adaptive = [am.AdaptiveTables(model, g) for g in layout.group_of]
     for i, step in enumerate(layout.steps):
         q_luma = None
+        walker.begin(step, i)
         for c in range(channels):
-            pred, ctx = walker.context(step, i, c, q_luma if c else None)
+            pred, ctx = walker.context(c, q_luma if c else None)
             if sent[i * channels + c]:
                 tables, index = adaptive[c].tables(ctx)
                 q = decode_indexed(dec, index, tables)
                 adaptive[c].update(q, ctx)
             else:
                 q = np.zeros(len(step.points), dtype=np.int64)
-            walker.store(step.points, c, pred, q, layout.step16(i, c))
+            walker.store(c, pred, q, layout.step16(i, c))
             if kind == "colour" and c == 0:
                 q_luma = q
     dec.finish()
-    rec = np.empty_like(walker.rec)
-    rec[layout.order] = walker.rec
+    rec = np.empty((layout.n, layout.channels), dtype=np.int64)
+    rec[layout.order] = walker.rec.T
     return _from_integers(kind, rec, dtype, palette, shape_1d)

@@ -136,9 +136,14 @@ class AdaptiveTables:
         self.counts = np.zeros_like(self.prior)
 
     def tables(self, ctx: np.ndarray) -> tuple[TableSet, np.ndarray]:
-        """A table set for the contexts ``ctx`` (those in use only) and each value's table index in it."""
-        used, index = np.unique(ctx, return_inverse=True)
-        return _tables(self.prior[used] + self.counts[used] * _UNIT), index.reshape(-1)
+        """A table set for the contexts ``ctx`` (those in use only, in increasing order) and each value's table index
+        in it."""
+        ctx = np.asarray(ctx).reshape(-1)
+        present = np.zeros(len(self.counts), dtype=bool)
+        present[ctx] = True
+        used = np.flatnonzero(present)
+        index = (np.cumsum(present) - 1)[ctx]  # rank of each context among those in use
+        return _tables(self.prior[used] + self.counts[used] * _UNIT), index
 
     def update(self, values: np.ndarray, ctx: np.ndarray) -> None:
         """Add coded values to their contexts' counts."""

@@ -1,11 +1,15 @@
 """The attributes of a point-cloud stream: which coder each attribute gets, its header entry and its payload.
 
-Colours (``rgb``, uint8) and scalar returns (``intensity``, ``reflectance``) go through the predictive attribute
-codec (:mod:`.attr_codec`), lossless by default or lossy at ``attr_rate`` 1..8; every other attribute (normals,
-curvature, user fields), and scalars it cannot take (floats with more than 65,536 distinct values, NaNs), through
-the generic lossless byte-plane coder (:mod:`.attributes`). The header entry of an attribute says which
-(``"method": "pred"`` with ``kind``, ``attr_rate``, ``model`` and ``model_sha256``; no method: the generic coder,
-as in streams written before the predictive codec existed, which therefore still decode).
+* Colours (``rgb``, uint8): lossless through the predictive attribute codec (:mod:`.attr_codec`); lossy
+  (``attr_rate`` 1..8) through the RAHT coder (:mod:`.attr_raht`).
+* Scalar returns (``intensity``, ``reflectance``): the predictive codec, lossless or lossy.
+* Every other attribute (normals, curvature, user fields), and scalars the codecs cannot take (floats with more
+  than 65,536 distinct values, NaNs): the generic lossless byte-plane coder (:mod:`.attributes`).
+
+The header entry of an attribute says which: ``"method": "pred"`` or ``"raht"``, with ``kind``, ``attr_rate``,
+``model`` and ``model_sha256``; no method: the generic coder, as in streams written before the attribute codecs
+existed, which therefore still decode. Streams whose lossy colours were coded by the predictive codec (``"pred"``
+with a rate) also still decode.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptStreamError, InputError, ModelError
-from . import attr_model
+from . import attr_model, attr_raht_model
 from .attr_codec import ATTR_RATES, decode_predictive, encode_predictive, predictive_kind
+from .attr_raht import RAHT_RATES, decode_raht, encode_raht, rgb_to_ycbcr, ycbcr_to_rgb
 from .attributes import attribute_spec, decode_attribute, encode_attribute
 
 __all__ = ["check_attr_rate", "encode_attributes", "decode_attributes"]
@@ -51,13 +56,20 @@ def encode_attributes(attributes: dict[str, np.ndarray], coords: np.ndarray, att
     """
     attr_rate = check_attr_rate(attr_rate)
     specs, payloads, decoded = [], [], {}
-    model = None
+    model = raht_model = None
     for name, values in attributes.items():
         spec = attribute_spec(name, values)
         kind = predictive_kind(name, values)
         if kind is None:
             payloads.append(encode_attribute(values))
             decoded[name] = values
+        elif kind == "colour" and attr_rate is not None:
+            raht_model = raht_model or attr_raht_model.load_model()
+            data, rec = encode_raht(coords, rgb_to_ycbcr(values), kind, attr_rate, raht_model, coder)
+            spec.update(method="raht", kind=kind, attr_rate=attr_rate, model=attr_raht_model.DEFAULT_MODEL,
+                        model_sha256=raht_model.sha256)
+            payloads.append(data)
+            decoded[name] = ycbcr_to_rgb(rec)
         else:
             model = model or attr_model.load_model()
             data, rec = encode_predictive(coords, values, kind, attr_rate, model, coder)
@@ -69,12 +81,12 @@ def encode_attributes(attributes: dict[str, np.ndarray], coords: np.ndarray, att
     return specs, payloads, decoded
 
 
-def _model_for(spec: dict) -> attr_model.AttributeModel:
+def _model_for(spec: dict, module=attr_model):
     name, digest = spec.get("model"), spec.get("model_sha256")
     if not isinstance(name, str) or not isinstance(digest, str):
         raise CorruptStreamError(f"attribute {spec.get('name')!r} does not name its model")
     try:
-        model = attr_model.load_model(name)
+        model = module.load_model(name)
     except (InputError, ModelError) as exc:
         raise ModelError(f"attribute {spec.get('name')!r} was coded with model {name!r}, which cannot be loaded "
                          f"here: {exc}") from None
@@ -101,7 +113,7 @@ def decode_attributes(specs: list[dict], payloads: list[bytes], coords: np.ndarr
         if method is None:
             out[spec.get("name")] = decode_attribute(data, spec, count)
             continue
-        if method != "pred":
+        if method not in ("pred", "raht"):
             raise CorruptStreamError(f"attribute {spec.get('name')!r} uses an unknown method {method!r}")
         try:
             name, kind, channels = str(spec["name"]), spec["kind"], int(spec["channels"])
@@ -120,5 +132,11 @@ def decode_attributes(specs: list[dict], payloads: list[bytes], coords: np.ndarr
             raise CorruptStreamError(f"attribute {name!r} has an unknown kind {kind!r}")
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int) or rate not in ATTR_RATES):
             raise CorruptStreamError(f"attribute {name!r} has a bad rate {rate!r}")
+        if method == "raht":
+            if kind != "colour" or rate not in RAHT_RATES:
+                raise CorruptStreamError(f"attribute {name!r}: the RAHT coder takes lossy colours only")
+            rec = decode_raht(data, coords, kind, rate, _model_for(spec, attr_raht_model), coder)
+            out[name] = ycbcr_to_rgb(rec)
+            continue
         out[name] = decode_predictive(data, coords, kind, rate, dtype, shape_1d, _model_for(spec), coder)
     return out

@@ -57,8 +57,6 @@ candidate offsets, not over points.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -163,6 +161,7 @@ def transfer_attributes(
         d_fwd, i_fwd = d_fwd.reshape(len(far), k), i_fwd.reshape(len(far), k)
         w_fwd = 1.0 / (d_fwd * d_fwd + DIST_OFFSET_FWD)
         w_fwd /= w_fwd.sum(axis=1, keepdims=True)
+        w_fwd, i_fwd = np.ascontiguousarray(w_fwd.T), np.ascontiguousarray(i_fwd.T)  # one row per neighbour
     # backward: each source point joins its nearest target point
     d_bwd, i_bwd = cKDTree(tgt, balanced_tree=False).query(src, k=1, workers=workers)
     count = np.bincount(i_bwd, minlength=m)
@@ -182,9 +181,11 @@ def transfer_attributes(
         v = values.reshape(n, -1).astype(np.float64)  # (N, C)
         channels = v.shape[1]
         # forward centroid c1, in the attribute's dtype (rounded and clipped for integers) then as float64
-        c1 = v[i_near]
-        if len(far):
-            c1[far] = sum(w_fwd[:, j, None] * v[i_fwd[:, j]] for j in range(k))
+        c1 = np.empty((m, channels))
+        for c, vc in enumerate(v.T.copy()):  # channel by channel: gathers of single values
+            c1[:, c] = vc[i_near]
+            if len(far):
+                c1[far, c] = sum(w_fwd[j] * vc[i_fwd[j]] for j in range(k))
         c1 = _to_dtype(c1, values.dtype).astype(np.float64)
         # backward sums per target: weighted, plain and of squares
         sum_w = np.stack([np.bincount(i_bwd, w_bwd * v[:, c], minlength=m) for c in range(channels)], axis=1)
@@ -203,9 +204,10 @@ def transfer_attributes(
 def _search(c1, c2, count, sum_v, sum_sq, has_bwd, dtype, n: int, m: int) -> np.ndarray:
     """TMC13's integer search around ``round(c2)`` for the targets with a backward list; ``c1`` elsewhere.
 
-    Both errors are sums over channels of per-channel terms, so the terms are computed once per channel and step
-    and each of the ``3 ** C`` candidates costs a few additions of 1-D arrays. All terms are integers held exactly
-    in float64 and are scaled by ``1 / M`` and ``1 / N`` as TMC13 scales them, so ties resolve as there.
+    Both errors are sums over channels of per-channel terms, so the terms are computed once per channel and step,
+    the sums over the first channels once per combination of their steps, and each of the ``3 ** C`` candidates
+    costs a few operations on 1-D arrays. All terms are integers held exactly in float64 and are scaled by ``1 / M``
+    and ``1 / N`` as TMC13 scales them, so ties resolve as there.
     """
     lo, hi = _int_bounds(dtype)
     rows = np.flatnonzero(has_bwd)
@@ -215,23 +217,34 @@ def _search(c1, c2, count, sum_v, sum_sq, has_bwd, dtype, n: int, m: int) -> np.
     channels = c0.shape[1]
     cand = [[np.clip(c0[:, c] + st, lo, hi) for st in steps] for c in range(channels)]
     # per channel and step: |cand - c1|^2 and H cand^2 - 2 cand sum_j c2_j (+ sum_j |c2_j|^2 = sum_j |cand - c2_j|^2)
-    f1 = [[(x - c1[rows, c]) ** 2 for x in cand[c]] for c in range(channels)]
-    f2 = [[(h * x - 2.0 * sum_v[rows, c]) * x for x in cand[c]] for c in range(channels)]
+    f1, f2 = [], []
+    for c in range(channels):
+        forward, twice_sum = c1[rows, c], 2.0 * sum_v[rows, c]
+        f1.append([(x - forward) ** 2 for x in cand[c]])
+        f2.append([(h * x - twice_sum) * x for x in cand[c]])
     q = sum_sq[rows]
     r_target, r_source = 1.0 / m, 1.0 / n
     best = np.full(len(rows), np.inf)
-    best_step = np.zeros((len(rows), channels), np.int8)
-    for combo in itertools.product(range(len(steps)), repeat=channels):
-        e1 = f1[0][combo[0]].copy()
-        e2 = f2[0][combo[0]] + q
-        for c in range(1, channels):
-            e1 += f1[c][combo[c]]
-            e2 += f2[c][combo[c]]
-        err = np.maximum(e1 * r_target, e2 * r_source)
-        better = err < best
-        best[better] = err[better]
-        best_step[better] = combo
+    best_combo = np.zeros(len(rows), np.int64)  # index of the best candidate in the order of TMC13's loops
+
+    def visit(c: int, combo: int, e1: np.ndarray | None, e2: np.ndarray | None) -> None:
+        """Candidates whose steps for the channels before ``c`` are fixed (``combo``; ``e1``, ``e2``: their error
+        sums so far), the channels' steps in TMC13's loop order (the last channel's fastest)."""
+        for s in range(len(steps)):
+            s1 = f1[c][s] if e1 is None else e1 + f1[c][s]
+            s2 = f2[c][s] + q if e2 is None else e2 + f2[c][s]
+            index = combo * len(steps) + s
+            if c + 1 < channels:
+                visit(c + 1, index, s1, s2)
+                continue
+            err = np.maximum(s1 * r_target, s2 * r_source)
+            better = err < best  # strictly: ties keep the first candidate
+            np.copyto(best, err, where=better)
+            np.copyto(best_combo, index, where=better)
+
+    visit(0, 0, None, None)
     result = c1.copy()
     for c in range(channels):
-        result[rows, c] = np.choose(best_step[:, c], cand[c])
+        digit = best_combo // len(steps) ** (channels - 1 - c) % len(steps)
+        result[rows, c] = np.choose(digit, cand[c])
     return _to_dtype(result, dtype)

@@ -53,6 +53,7 @@ _BUILTIN_LOADERS: dict[str, str] = {
     "lightfield": "omnicodec.lightfield.models",
     "lightfield_blend": "omnicodec.lightfield.models",
     "attributes": "omnicodec.pointcloud.attr_model",
+    "attributes_raht": "omnicodec.pointcloud.attr_raht_model",
 }
 
 _LOADERS: dict[str, Callable[[bytes], Any]] = {}

@@ -182,7 +182,7 @@ def _with_attr(stream: bytes, payload: bytes | None = None, **spec_changes) -> b
     ({"payload": b""}, CorruptStreamError),
     ({"payload": b"\x07\x00"}, CorruptStreamError),
     ({"payload": b"\x01"}, BitstreamError),
-    ({"method": "raht"}, CorruptStreamError),
+    ({"method": "lift"}, CorruptStreamError),
     ({"kind": "texture"}, CorruptStreamError),
     ({"attr_rate": 99}, CorruptStreamError),
     ({"attr_rate": True}, CorruptStreamError),

@@ -40,6 +40,7 @@ def test_quick_run(tmp_path, capsys):
     for cloud in {r["cloud"] for r in ours}:
         mine = {r["mode"]: r for r in ours if r["cloud"] == cloud}
         assert mine["lossless"]["exact"] and mine["lossless"]["method"] == "pred", cloud
+        assert mine["a2"]["method"] == ("raht" if cloud == "synthetic_colour" else "pred"), cloud
         assert mine["a2"]["attr_bpp"] < mine["a6"]["attr_bpp"] < mine["lossless"]["attr_bpp"]
         key = "psnr_y" if cloud == "synthetic_colour" else "psnr_intensity"
         assert 10 < mine["a2"][key] < mine["a6"][key] < 100

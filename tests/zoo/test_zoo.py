@@ -45,7 +45,8 @@ def test_every_indexed_model_loads_and_matches_its_sha256():
 
 
 def test_unknown_names_and_wrong_kinds_are_input_errors():
-    with pytest.raises(InputError, match="unknown model 'nope'; available: attributes, dense, .*lossy_lidar"):
+    with pytest.raises(InputError,
+                       match="unknown model 'nope'; available: attributes, attributes_raht, dense, .*lossy_lidar"):
         zoo.entry("nope")
     with pytest.raises(InputError, match="unknown model 'nope'; available: dense, lidar$"):
         zoo.load("nope", "occupancy")

@@ -1,0 +1,603 @@
+"""Lossy colour coding by the region-adaptive hierarchical transform (RAHT), predicted from decoded neighbours,
+with adaptive learned contexts.
+
+Colours are coded as BT.709 Y, Cb, Cr (:func:`rgb_to_ycbcr`; the decoder rounds back to 8-bit RGB), so errors of
+the chroma channels do not leak into luma; chroma steps are :data:`CHROMA_FACTOR` times the luma step.
+
+**Transform.** The points' voxels form an octree (:class:`RahtTree`). Every node holds the mean attribute of the
+points below it and a **weight**, their count. Going down one level, a node's mean splits into its (up to eight)
+children's means by three rounds of two-point RAHT butterflies, one axis after the other (the forward
+transform pairs the 2x2x2 block along z, then y, then x; the decoder splits along x first): two nodes of weights
+``w1``, ``w2`` and means ``m1``, ``m2`` have the low-pass mean ``(w1 m1 + w2 m2) / (w1 + w2)`` and the
+orthonormal high-pass coefficient ``sqrt(w1 w2 / (w1 + w2)) (m2 - m1)``. A block of ``k`` children has ``k - 1``
+coefficients; the root mean and all coefficients describe the attribute exactly, and the squared error of the
+means is the sum of the coefficients' squared errors.
+
+**Prediction.** Levels are coded root first; each level's parents in eight interleaved groups (by the parity of
+their coordinates). A child's mean is predicted by a weighted mean of
+
+* the parent and the parent's neighbours on the child's side (the 2x2x2 nodes of the parent level around the
+  child's centre, weights 27, 9, 3, 1: parent, face, edge, corner), leaving out neighbours whose decoded luma
+  differs from the parent's by more than :data:`EDGE_LIMIT` (they lie across an edge), and
+* the child's face and edge neighbours at its own level that earlier groups have decoded already
+  (:data:`CHILD_WEIGHTS`);
+
+the butterflies are applied to the predicted means too, and only the difference between the true and the
+predicted coefficient is quantised (step ``delta``, :func:`raht_step`) and coded.
+
+**Entropy coding.** Coefficients are coded stage by stage (the block's x split first), each under an adaptive
+table (:mod:`.attr_raht_model`) whose context is what the decoder knows: the coefficient's scale times the texture
+of its predictors (their weighted mean absolute deviation from the prediction) and times the size of the coded
+detail around it, in quantiser steps; the size of the same block's coefficients of earlier stages; for chroma,
+the size of the same coefficient's luma value. The encoder rounds with a dead zone and a rate-distortion check
+(:data:`ROUNDING`, :data:`RDOQ_LAMBDA`); the decoder does not depend on either.
+
+**Exactness.** The decoder computes means and predictions in IEEE float64 with element-wise operations only
+(additions, multiplications, divisions and square roots, each correctly rounded, in a fixed order; no reductions,
+no transcendental functions, no BLAS), so every machine rebuilds the same means and contexts; the contexts are
+binned from them in integers.
+
+Payload: ``u8`` format version, ``C x i64`` root mean in 1/16 units, then the entropy-coded coefficients.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from ..entropy import Decoder, decode_indexed, encode_indexed, get_coder
+from ..errors import CorruptStreamError, InputError
+from . import attr_raht_model as rm
+from .octree import morton_decode, morton_encode
+
+__all__ = ["RahtTree", "encode_raht", "decode_raht", "raht_step", "RAHT_RATES", "rgb_to_ycbcr", "ycbcr_to_rgb"]
+
+FORMAT = 1
+RAHT_RATES = tuple(range(1, 9))
+"""Lossy rate points (1 = fewest bits)."""
+CHROMA_FACTOR = 3.0
+"""Chroma (Cb, Cr) quantiser steps are this many times the luma step."""
+ROUNDING = 0.35
+"""Encoder's quantiser offset: ``|q| = floor(|r| / delta + ROUNDING)`` (a dead zone; the decoder does not depend
+on it)."""
+EDGE_LIMIT = 96.0
+"""Parent-level neighbours whose decoded luma differs from the parent's by more than this (0..255 scale) are left
+out of the prediction: they lie across an edge."""
+RDOQ_LAMBDA = 0.1
+"""Encoder's rate-distortion trade-off in rounding (squared quantiser steps per bit; 0: plain rounding)."""
+CHUNK_MIN = 1024
+CHUNK_SHARE = 0.125
+"""Tables adapt after every chunk of ``max(CHUNK_MIN, CHUNK_SHARE x coefficients coded so far)`` coefficients."""
+MAX_LEVEL_VALUE = 1 << 20
+"""Decoded coefficients beyond this many steps are corrupt."""
+_PRED_WEIGHTS = (27.0, 9.0, 3.0, 1.0)  # by how many of the offset's components are non-zero
+_STAGE_PAIRS = (((0, 1), (2, 3), (4, 5), (6, 7)), ((0, 2), (4, 6)), ((0, 4),))  # z, then y, then x butterflies
+_SLOTS = 7  # coefficients of a block: stage 2 (one), stage 1 (two), stage 0 (four)
+_STAGE_SLOTS = ((0,), (1, 2), (3, 4, 5, 6))  # the slots of each coding stage, coarse split first
+_SLOT_OF = {(2, 0): 0, (1, 0): 1, (1, 1): 2, (0, 0): 3, (0, 1): 4, (0, 2): 5, (0, 3): 6}
+
+
+def raht_step(attr_rate: int) -> float:
+    """Luma (and scalar) quantiser step of the transform coefficients at ``attr_rate`` (1 = coarsest)."""
+    return 96.0 / 2.0 ** ((attr_rate - 1) * 0.75)
+
+
+def rgb_to_ycbcr(rgb: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` uint8 RGB -> ``(N, 3)`` float64 BT.709 Y, Cb, Cr (Y in 0..255, Cb and Cr in -127.5..127.5)."""
+    r, g, b = (rgb[:, i].astype(np.float64) for i in range(3))
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return np.stack([y, (b - y) / 1.8556, (r - y) / 1.5748], axis=1)
+
+
+def ycbcr_to_rgb(ycc: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycbcr`, rounded and clipped to ``(N, 3)`` uint8 (element-wise float64 operations:
+    the same bytes on every machine)."""
+    y, cb, cr = ycc[:, 0], ycc[:, 1], ycc[:, 2]
+    r = y + 1.5748 * cr
+    b = y + 1.8556 * cb
+    g = (y - 0.2126 * r - 0.0722 * b) / 0.7152
+    return np.clip(np.rint(np.stack([r, g, b], axis=1)), 0, 255).astype(np.uint8)
+
+
+def _offsets() -> np.ndarray:
+    """The 27 offsets of a 3x3x3 neighbourhood, (27, 3), index ``9 (dx + 1) + 3 (dy + 1) + (dz + 1)``."""
+    r = np.arange(-1, 2)
+    return np.stack(np.meshgrid(r, r, r, indexing="ij"), axis=-1).reshape(27, 3)
+
+
+_OFFSETS = _offsets()
+_CHILD_OFFSETS = _OFFSETS[(np.abs(_OFFSETS).sum(axis=1) >= 1) & (np.abs(_OFFSETS).sum(axis=1) <= 2)]
+"""The 18 face and edge neighbour offsets of a child."""
+_CHILD_COLUMNS = np.flatnonzero((np.abs(_OFFSETS).sum(axis=1) >= 1) & (np.abs(_OFFSETS).sum(axis=1) <= 2))
+_CHILD_FACE = np.abs(_CHILD_OFFSETS).sum(axis=1) == 1
+CHILD_WEIGHTS = (4.0, 1.0)
+"""Prediction weights of decoded child-level face and edge neighbours (the parent weighs 27)."""
+
+
+def _octant_predictors() -> tuple[np.ndarray, np.ndarray]:
+    """For each child octant (bit 2: x, bit 1: y, bit 0: z), the 8 neighbour offsets (indices into the 27) on its
+    side and their weights."""
+    idx = np.zeros((8, 8), dtype=np.int64)
+    wts = np.zeros((8, 8), dtype=np.float64)
+    for o in range(8):
+        side = np.array([1 if o & 4 else -1, 1 if o & 2 else -1, 1 if o & 1 else -1])
+        for j in range(8):
+            pick = np.array([(j >> 2) & 1, (j >> 1) & 1, j & 1])
+            off = side * pick
+            idx[o, j] = 9 * (off[0] + 1) + 3 * (off[1] + 1) + (off[2] + 1)
+            wts[o, j] = _PRED_WEIGHTS[int(pick.sum())]
+    return idx, wts
+
+
+_PRED_INDEX, _PRED_WEIGHT = _octant_predictors()
+
+
+class _Level:
+    """One split: the parents of a level and their children (geometry only)."""
+
+    def __init__(self, slots: np.ndarray, weights: np.ndarray, neighbours: np.ndarray, keys: np.ndarray) -> None:
+        self.slots = slots  # (P, 8) child index at the finer level, -1 where empty
+        self.weights = weights  # (P, 8) float64 child weights, 0 where empty
+        self.neighbours = neighbours  # (P, 27) parent-level node index of each neighbour offset, -1 where empty
+        self.parents = len(slots)
+        self.children = int((slots >= 0).sum())
+        c = morton_decode(keys)
+        group = ((c[:, 0] & 1) << 2) | ((c[:, 1] & 1) << 1) | (c[:, 2] & 1)
+        self.groups = [np.flatnonzero(group == g) for g in range(8)]  # parents of each interleaved group
+        self.group_of_child = np.zeros(self.children, dtype=np.int64)
+        occupied = slots >= 0
+        self.group_of_child[slots[occupied]] = np.broadcast_to(group[:, None], slots.shape)[occupied]
+        self.child_neighbours: np.ndarray | None = None  # (Q, 18) child-level face and edge neighbours, -1: none
+
+
+class RahtTree:
+    """The octree of a cloud's voxels as the transform walks it (encoder and decoder build the same one).
+
+    Attributes:
+        voxel_of_point: ``(N,)`` voxel index of each input point (points repeating a voxel share it).
+        voxels: number of distinct voxels (the finest level's nodes, in Morton order).
+        levels: the splits, root first: ``levels[0]`` has the root as its only parent, ``levels[-1]`` the voxels
+            as its children.
+    """
+
+    def __init__(self, coords: np.ndarray) -> None:
+        coords = np.asarray(coords, dtype=np.int64)
+        if coords.ndim != 2 or coords.shape[1] != 3:
+            raise InputError(f"coordinates must have shape (N, 3), got {coords.shape}")
+        self.n = len(coords)
+        self.levels: list[_Level] = []
+        if self.n == 0:
+            self.voxel_of_point = np.zeros(0, np.int64)
+            self.voxels = 0
+            self.voxel_weights = np.zeros(0)
+            return
+        keys = morton_encode(coords - coords.min(axis=0))
+        uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        self.voxel_of_point = inverse.reshape(-1)
+        self.voxels = len(uniq)
+        self.voxel_weights = counts.astype(np.float64)
+        keys, weights = uniq, self.voxel_weights
+        levels = []
+        while not (len(keys) == 1 and keys[0] == 0):
+            pk = keys >> 3
+            new = np.r_[True, pk[1:] != pk[:-1]]
+            parent_of = np.cumsum(new) - 1
+            pkeys = pk[new]
+            p = len(pkeys)
+            slots = np.full((p, 8), -1, dtype=np.int64)
+            w = np.zeros((p, 8), dtype=np.float64)
+            octant = keys & 7
+            slots[parent_of, octant] = np.arange(len(keys))
+            w[parent_of, octant] = weights
+            level = _Level(slots, w, _neighbours(pkeys, _OFFSETS), pkeys)
+            # the children's neighbours: the table of the finer level's parents when there is one
+            level.child_neighbours = (levels[-1].neighbours[:, _CHILD_COLUMNS] if levels
+                                      else _neighbours(keys, _CHILD_OFFSETS))
+            levels.append(level)
+            weights = np.bincount(parent_of, weights=weights, minlength=p)
+            keys = pkeys
+        self.levels = levels[::-1]
+
+
+_AXIS_MASKS = [np.uint64(sum(1 << (3 * i + 2 - a) for i in range(21))) for a in range(3)]  # x, y, z bits of a key
+
+
+def _shift(keys: np.ndarray, axis: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Morton keys moved one cell along ``axis`` (``step`` +1 or -1) by dilated-integer arithmetic, and whether
+    the move stays inside the grid."""
+    mask = _AXIS_MASKS[axis]
+    one = np.uint64(1 << (2 - axis))
+    part = keys & mask
+    if step > 0:
+        moved = ((part | ~mask) + one) & mask
+        ok = part != mask
+    else:
+        moved = (part - one) & mask
+        ok = part != 0
+    return (keys & ~mask) | moved, ok
+
+
+def _neighbours(keys: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``(P, len(offsets))`` index of each node's neighbour at each offset among the Morton-sorted ``keys`` (-1:
+    none)."""
+    k0 = keys.astype(np.uint64)
+    out = np.full((len(keys), len(offsets)), -1, dtype=np.int64)
+    for j, off in enumerate(offsets):
+        if not off.any():
+            out[:, j] = np.arange(len(keys))
+            continue
+        k, ok = k0, np.ones(len(keys), dtype=bool)
+        for axis in range(3):
+            if off[axis]:
+                k, inside = _shift(k, axis, int(off[axis]))
+                ok &= inside
+        k = k.astype(np.int64)
+        pos = np.minimum(np.searchsorted(keys, k), len(keys) - 1)
+        out[:, j] = np.where(ok & (keys[pos] == k), pos, -1)
+    return out
+
+
+def _predict(level: _Level, rows: np.ndarray, means: np.ndarray, detail: np.ndarray, child_means: np.ndarray,
+             child_detail: np.ndarray, child_done: np.ndarray, limit: float
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the children of the parents ``rows``: predicted means ``(n, 8, C)``, the predictors' mean absolute
+    deviation from them and their mean coded detail (same shape), from the parent level's decoded means and
+    details and the children of the level decoded so far (``child_done``). Sums run term by term in a fixed
+    order (element-wise, so every machine gets the same floats)."""
+    n, c = len(rows), means.shape[1]
+    slots = level.slots[rows]
+    r, o = np.nonzero(slots >= 0)  # the occupied children, (row, octant)
+    nbrs = level.neighbours[rows]
+    idx = np.maximum(nbrs, 0)
+    usable = nbrs >= 0
+    if limit > 0:  # neighbours across a luma edge do not predict
+        usable &= np.abs(means[idx, 0] - means[rows, 0][:, None]) <= limit
+        usable[:, 13] = True  # the parent itself
+    cols = _PRED_INDEX[o]  # (m, 8) neighbour offsets of each child's octant
+    nb = idx[r[:, None], cols]
+    weights = [np.where(usable[r, cols[:, j]], _PRED_WEIGHT[o, j], 0.0)[:, None] for j in range(8)]
+    values = [means[nb[:, j]] for j in range(8)]
+    details = [detail[nb[:, j]] for j in range(8)]
+    if child_done.any():
+        child = slots[r, o]
+        cn = level.child_neighbours[child]
+        ok = (cn >= 0) & child_done[np.maximum(cn, 0)]
+        cidx = np.maximum(cn, 0)
+        for k in np.flatnonzero(ok.any(axis=0)):
+            w = CHILD_WEIGHTS[0] if _CHILD_FACE[k] else CHILD_WEIGHTS[1]
+            weights.append(np.where(ok[:, k], w, 0.0)[:, None])
+            values.append(child_means[cidx[:, k]])
+            details.append(child_detail[cidx[:, k]])
+    # running sums, term by term in a fixed order (in place: the same operations, fewer temporaries)
+    wsum = weights[0].copy()
+    acc = weights[0] * values[0]
+    dacc = weights[0] * details[0]
+    tmp = np.empty_like(acc)
+    for w, v, d in zip(weights[1:], values[1:], details[1:], strict=True):
+        np.add(wsum, w, out=wsum)
+        np.add(acc, np.multiply(w, v, out=tmp), out=acc)
+        np.add(dacc, np.multiply(w, d, out=tmp), out=dacc)
+    pr = acc / wsum
+    dev = np.zeros_like(acc)
+    for i, (w, v) in enumerate(zip(weights, values, strict=True)):
+        np.subtract(v, pr, out=tmp)
+        np.abs(tmp, out=tmp)
+        np.multiply(w, tmp, out=tmp)
+        if i:
+            np.add(dev, tmp, out=dev)
+        else:
+            dev[...] = tmp
+    pred = np.zeros((n, 8, c))
+    mad = np.zeros((n, 8, c))
+    det = np.zeros((n, 8, c))
+    pred[r, o], mad[r, o], det[r, o] = pr, dev / wsum, dacc / wsum
+    return pred, mad, det
+
+
+def _butterflies(weights: np.ndarray, values: list[np.ndarray]) -> list[tuple]:
+    """Forward butterflies of a level's blocks: for each stage and pair, ``(stage, pair, a, b, wa, wb, both,
+    [(va, vb) per value array])`` before combining; the value arrays are (P, 8, C) and are combined in place."""
+    w = weights.copy()
+    vals = [v.copy() for v in values]
+    out = []
+    for stage, pairs in enumerate(_STAGE_PAIRS):
+        for pi, (a, b) in enumerate(pairs):
+            wa, wb = w[:, a].copy(), w[:, b].copy()
+            both = (wa > 0) & (wb > 0)
+            snap = [(v[:, a].copy(), v[:, b].copy()) for v in vals]
+            out.append((stage, pi, a, b, wa, wb, both, snap))
+            tot = wa + wb
+            safe = np.where(tot > 0, tot, 1.0)
+            for v, (va, vb) in zip(vals, snap, strict=True):
+                v[:, a] = np.where(both[:, None], (wa[:, None] * va + wb[:, None] * vb) / safe[:, None],
+                                   np.where((wb > 0)[:, None], vb, va))
+            w[:, a] = tot
+    return out
+
+
+def _scale(wa: np.ndarray, wb: np.ndarray) -> np.ndarray:
+    tot = np.where(wa + wb > 0, wa + wb, 1.0)
+    return np.sqrt(wa * wb / tot)
+
+
+class _GroupCoding:
+    """What both directions derive for one group of a level before its coefficients: predictions, scales,
+    contexts; and the reconstruction from the coded coefficients."""
+
+    def __init__(self, level: _Level, rows: np.ndarray, weights: np.ndarray, pred: np.ndarray, mad: np.ndarray,
+                 det: np.ndarray, deltas: np.ndarray, colour: bool) -> None:
+        self.level, self.rows, self.weights, self.deltas, self.colour = level, rows, weights, deltas, colour
+        self.flies = _butterflies(weights, [pred, mad, det])
+        n, c = len(rows), len(deltas)
+        self.mask = np.zeros((n, _SLOTS), dtype=bool)
+        self.pred_coef = np.zeros((n, _SLOTS, c))
+        self.scale = np.zeros((n, _SLOTS))
+        act = np.zeros((n, _SLOTS, c))
+        side = np.zeros((n, _SLOTS, c))
+        for stage, pi, _a, _b, wa, wb, both, snap in self.flies:
+            s = _SLOT_OF[(stage, pi)]
+            sc = _scale(wa, wb)
+            (pa, pb), (ma, mb), (da, db) = snap
+            self.mask[:, s] = both
+            self.scale[:, s] = sc
+            self.pred_coef[:, s] = sc[:, None] * (pb - pa)
+            act[:, s] = sc[:, None] * (ma + mb)
+            side[:, s] = sc[:, None] * (da + db)
+        # contexts in 1/16 quantiser steps (the floor of exactly computed float64 values)
+        self.act16 = np.floor(act * (8.0 / deltas)).astype(np.int64)
+        self.side16 = np.floor(side * (8.0 / deltas)).astype(np.int64)
+        self.count = int(self.mask.sum())
+        # coding order: stage by stage (x split, then y, then z), each over all blocks of the group
+        self.stages = []
+        for slots in _STAGE_SLOTS:
+            r, k = np.nonzero(self.mask[:, slots])
+            self.stages.append((r, np.asarray(slots)[k]))
+
+    def contexts(self, stage: int, c: int, q: np.ndarray, sel: slice) -> np.ndarray:
+        """Contexts of channel ``c`` for the coefficients ``sel`` of ``stage`` (coding order), given the values
+        ``q`` ``(n, 7, C)`` coded so far (earlier stages of the same blocks; for chroma, the same coefficient's
+        luma)."""
+        r, k = self.stages[stage]
+        r, k = r[sel], k[sel]
+        act, side = self.act16[r, k, c], self.side16[r, k, c]
+        if stage == 0:
+            earlier = np.zeros(len(r), dtype=np.int64)
+        else:
+            prev = np.abs(q[r, :_STAGE_SLOTS[stage][0], c]).sum(axis=1)
+            earlier = 1 + np.minimum(prev, 2)
+        if c and self.colour:
+            return rm.chroma_contexts(act, np.abs(q[r, k, 0]) * 16, earlier)
+        return rm.contexts(act, side, earlier)
+
+    def coefficients(self, true: np.ndarray) -> np.ndarray:
+        """Encoder: the quantised residual coefficients ``(n, 7, C)`` of children whose true means are ``true``
+        ``(n, 8, C)``, and the residuals before rounding, in quantiser steps."""
+        n, c = len(self.rows), len(self.deltas)
+        q = np.zeros((n, _SLOTS, c), dtype=np.int64)
+        scaled = np.zeros((n, _SLOTS, c))
+        for stage, pi, _a, _b, wa, wb, both, snap in _butterflies(self.weights, [true]):
+            s = _SLOT_OF[(stage, pi)]
+            ta, tb = snap[0]
+            r = _scale(wa, wb)[:, None] * (tb - ta) - self.pred_coef[:, s]
+            mag = np.floor(np.abs(r) / self.deltas + ROUNDING).astype(np.int64)
+            q[:, s] = np.where(both[:, None], np.sign(r).astype(np.int64) * mag, 0)
+            scaled[:, s] = np.where(both[:, None], r / self.deltas, 0.0)
+        return q, scaled
+
+    def reconstruct(self, means: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The children's indices, decoded means and details from the parents' means ``(n, C)`` and the coded
+        coefficients ``q`` ``(n, 7, C)`` (0 where a block has no such coefficient)."""
+        n, c = means.shape
+        coef = self.pred_coef + q * self.deltas  # decoded coefficients
+        vals = np.zeros((n, 8, c))
+        vals[:, 0] = means
+        det = np.zeros((n, 8, c))
+        for stage, pi, a, b, wa, wb, both, _snap in reversed(self.flies):
+            s = _SLOT_OF[(stage, pi)]
+            tot = np.where(both, wa + wb, 1.0)
+            sc = np.where(both, self.scale[:, s], 1.0)
+            d = coef[:, s] / sc[:, None]  # decoded mean difference m_b - m_a
+            mc = vals[:, a].copy()
+            va = np.where(both[:, None], mc - (wb / tot)[:, None] * d, np.where((wa > 0)[:, None], mc, 0.0))
+            vb = np.where(both[:, None], mc + (wa / tot)[:, None] * d, np.where((wb > 0)[:, None], mc, 0.0))
+            vals[:, a], vals[:, b] = va, vb
+            e = np.where(both[:, None], np.abs(q[:, s] * self.deltas) / sc[:, None], 0.0)
+            det[:, a] = det[:, a] + e
+            det[:, b] = det[:, b] + e
+        slots = self.level.slots[self.rows]
+        occupied = slots >= 0
+        return slots[occupied], vals[occupied], det[occupied]
+
+
+def _true_means(tree: RahtTree, voxel_values: np.ndarray) -> list[np.ndarray]:
+    """True means of every level's children, root split first (encoder only)."""
+    means = [voxel_values]
+    for level in tree.levels[::-1][:-1]:
+        occupied = level.slots >= 0
+        vals = np.zeros((level.parents, 8, voxel_values.shape[1]))
+        vals[occupied] = means[-1][level.slots[occupied]]
+        means.append((level.weights[..., None] * vals).sum(axis=1) / level.weights.sum(axis=1)[:, None])
+    return means[::-1]
+
+
+def _voxel_values(tree: RahtTree, x: np.ndarray) -> np.ndarray:
+    sums = np.zeros((tree.voxels, x.shape[1]))
+    np.add.at(sums, tree.voxel_of_point, x.astype(np.float64))
+    return sums / tree.voxel_weights[:, None]
+
+
+def _deltas(attr_rate: int, channels: int, scale: float) -> np.ndarray:
+    base = raht_step(attr_rate) * scale
+    return np.array([base] + [base * CHROMA_FACTOR] * (channels - 1))
+
+
+def _chunks(n: int, done: int) -> list[tuple[int, int]]:
+    """Chunks of a group's coefficients between table updates: each at most as large as what was coded before."""
+    out, start = [], 0
+    while start < n:
+        size = max(CHUNK_MIN, int(done * CHUNK_SHARE))
+        out.append((start, min(n, start + size)))
+        done += min(n, start + size) - start
+        start += size
+    return out
+
+
+def _walk(tree: RahtTree, root: np.ndarray, deltas: np.ndarray, colour: bool, code_group) -> np.ndarray:
+    """Both directions: visit the levels root first, each in its eight interleaved groups of parents;
+    ``code_group(i, coding)`` codes or decodes the group's coefficients and returns them ``(n, 7, C)``.
+    Returns the voxels' decoded means."""
+    c = len(deltas)
+    means = root.reshape(1, c)
+    detail = np.zeros((1, c))
+    for i, level in enumerate(tree.levels):
+        child_means = np.zeros((level.children, c))
+        child_detail = np.zeros((level.children, c))
+        child_done = np.zeros(level.children, dtype=bool)
+        for rows in level.groups:
+            if not len(rows):
+                continue
+            pred, mad, det = _predict(level, rows, means, detail, child_means, child_detail, child_done, EDGE_LIMIT)
+            coding = _GroupCoding(level, rows, level.weights[rows], pred, mad, det, deltas, colour)
+            values = code_group(i, coding)
+            idx, m, d = coding.reconstruct(means[rows], values)
+            child_means[idx], child_detail[idx], child_done[idx] = m, d, True
+        means, detail = child_means, child_detail
+    return means
+
+
+def _rdoq(q: np.ndarray, scaled: np.ndarray, ctx: np.ndarray, tables: rm.AdaptiveTables) -> np.ndarray:
+    """Encoder: each non-zero value moves one step towards zero when the bits it saves (under the current tables)
+    are worth more than the squared error it adds, at ``lambda = RDOQ_LAMBDA`` squared steps per bit."""
+    nz = np.flatnonzero(q)
+    if not len(nz):
+        return q
+    w = tables.prior[ctx[nz]] + tables.counts[ctx[nz]] * 256
+    total = w.sum(axis=1).astype(np.float64)
+
+    def bits(v: np.ndarray) -> np.ndarray:
+        sym = np.where(np.abs(v) <= rm.HALF, v + rm.HALF, 2 * rm.HALF + 1)
+        return -np.log2(np.take_along_axis(w, sym[:, None], axis=1)[:, 0] / total)
+
+    cur, smaller = q[nz], q[nz] - np.sign(q[nz])
+    x = scaled[nz]
+    j_cur = (x - cur) ** 2 + RDOQ_LAMBDA * bits(cur)
+    j_small = (x - smaller) ** 2 + RDOQ_LAMBDA * bits(smaller)
+    out = q.copy()
+    out[nz] = np.where(j_small < j_cur, smaller, cur)
+    return out
+
+
+def _code_group(coding: _GroupCoding, adaptive: list, q: np.ndarray, done: int, code) -> None:
+    """Codes (or decodes into ``q``) a group's coefficients stage by stage, in chunks, channel after channel:
+    ``code(values, index, tables, channel, contexts, (rows, slots), adaptive_tables)`` returns the values coded."""
+    c = q.shape[2]
+    for stage, (r, k) in enumerate(coding.stages):
+        for a, b in _chunks(len(r), done):
+            sel = slice(a, b)
+            for ch in range(c):
+                ctx = coding.contexts(stage, ch, q, sel)
+                tables, index = adaptive[ch].tables(ctx)
+                v = code(q[r[sel], k[sel], ch], index, tables, ch, ctx, (r[sel], k[sel]), adaptive[ch])
+                q[r[sel], k[sel], ch] = v
+                adaptive[ch].update(v, ctx)
+            done += b - a
+
+
+def _groups(kind: str) -> list[int]:
+    names = ["luma", "chroma", "chroma"] if kind == "colour" else ["scalar"]
+    return [rm.GROUPS.index(g) for g in names]
+
+
+def encode_raht(coords: np.ndarray, x: np.ndarray, kind: str, attr_rate: int, model: rm.RahtModel,
+                coder: str | int = "constriction", scale: float = 1.0, collect: list | None = None
+                ) -> tuple[bytes, np.ndarray]:
+    """Code ``(N, C)`` values ``x`` (colour as BT.709 Y, Cb, Cr; or one scalar channel) of points at ``coords``.
+
+    Returns the payload and the decoded values ``(N, C)`` float64 (per point; points of one voxel share their
+    voxel's mean). ``collect``, when a list, receives ``(group, values, contexts)`` of every coded chunk.
+    """
+    if attr_rate not in RAHT_RATES:
+        raise InputError(f"attribute rate must be one of {RAHT_RATES[0]}..{RAHT_RATES[-1]}, got {attr_rate!r}")
+    x = np.asarray(x)
+    c = x.shape[1]
+    groups = _groups(kind)
+    enc = get_coder(coder).encoder()
+    adaptive = [rm.AdaptiveTables(model, g) for g in groups]
+    tree = RahtTree(coords)
+    deltas = _deltas(attr_rate, c, scale)
+    head = bytearray([FORMAT])
+    if tree.n == 0:
+        return bytes(head) + enc.finish(), np.zeros((0, c))
+    voxel = _voxel_values(tree, x)
+    true = _true_means(tree, voxel)
+    root_true = (voxel * tree.voxel_weights[:, None]).sum(axis=0) / tree.voxel_weights.sum()
+    root16 = np.rint(root_true * 16.0).astype(np.int64)
+    head += struct.pack(f"<{c}q", *[int(v) for v in root16])
+    done = [0]
+
+    def code_group(i: int, coding: _GroupCoding) -> np.ndarray:
+        slots = coding.level.slots[coding.rows]
+        occupied = slots >= 0
+        t = np.zeros(slots.shape + (c,))
+        t[occupied] = true[i][slots[occupied]]
+        q, scaled = coding.coefficients(t)
+
+        def code(values, index, tables, ch, ctx, where, tables_state):
+            if RDOQ_LAMBDA > 0:
+                values = _rdoq(values, scaled[where[0], where[1], ch], ctx, tables_state)
+            encode_indexed(enc, values, index, tables)
+            if collect is not None:
+                collect.append((groups[ch], values, ctx))
+            return values
+
+        _code_group(coding, adaptive, q, done[0], code)
+        done[0] += coding.count
+        return q
+
+    means = _walk(tree, root16 / 16.0, deltas, kind == "colour", code_group)
+    return bytes(head) + enc.finish(), means[tree.voxel_of_point]
+
+
+def decode_raht(data: bytes, coords: np.ndarray, kind: str, attr_rate: int, model: rm.RahtModel,
+                coder: str | int = "constriction", scale: float = 1.0) -> np.ndarray:
+    """Inverse of :func:`encode_raht`: the decoded values ``(N, C)`` float64 of the points at ``coords``.
+
+    Raises:
+        CorruptStreamError: the payload is malformed or does not match the points.
+    """
+    if attr_rate not in RAHT_RATES:
+        raise CorruptStreamError(f"attribute rate {attr_rate!r} is not a rate point")
+    view = memoryview(data)
+    if len(view) < 1 or view[0] != FORMAT:
+        raise CorruptStreamError("attribute payload has an unknown format")
+    groups = _groups(kind)
+    c = len(groups)
+    adaptive = [rm.AdaptiveTables(model, g) for g in groups]
+    tree = RahtTree(coords)
+    deltas = _deltas(attr_rate, c, scale)
+    if tree.n == 0:
+        return np.zeros((0, c))
+    if len(view) < 1 + 8 * c:
+        raise CorruptStreamError("attribute payload is truncated (mean)")
+    root16 = np.array(struct.unpack_from(f"<{c}q", view, 1), dtype=np.int64)
+    if (np.abs(root16) > 1 << 40).any():
+        raise CorruptStreamError("attribute payload has a bad mean")
+    dec: Decoder = get_coder(coder).decoder(bytes(view[1 + 8 * c:]))
+    done = [0]
+
+    def code(_values, index, tables, *_):
+        v = decode_indexed(dec, index, tables)
+        if len(v) and int(np.abs(v).max()) > MAX_LEVEL_VALUE:
+            raise CorruptStreamError("attribute payload is corrupt (coefficient out of range)")
+        return v
+
+    def code_group(i: int, coding: _GroupCoding) -> np.ndarray:
+        q = np.zeros((len(coding.rows), _SLOTS, c), dtype=np.int64)
+        _code_group(coding, adaptive, q, done[0], code)
+        done[0] += coding.count
+        return q
+
+    means = _walk(tree, root16 / 16.0, deltas, kind == "colour", code_group)
+    dec.finish()
+    return means[tree.voxel_of_point]

@@ -1,0 +1,132 @@
+"""The entropy model of the RAHT attribute coder (:mod:`.attr_raht`): context bins, learned prior tables and their
+adaptation.
+
+A quantised transform coefficient belongs to a **group** (luma or chroma of a colour, or a scalar) and gets a
+**context** from two decoder-side estimates of its size, in 1/16 quantiser steps (:func:`contexts`):
+
+* the *texture*: the coefficient's scale times the mean absolute deviation of its predictors from the prediction;
+* the *detail*: the coefficient's scale times the size of the coded residuals of the predicting parent-level nodes;
+
+each binned on a half-octave scale (:func:`.attr_model.bin_log`), 16 x 8 = 128 contexts; chroma also bins the
+size of the same coefficient's luma value (x 4 = 512).
+
+The prior of each context is learned from training clouds (``tools/train_attributes.py --raht``) and shipped in the
+model zoo (kind ``attributes_raht``); while a cloud is coded, each context adds the values coded in it
+(:class:`~.attr_model.AdaptiveTables`). Integers only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+
+from .. import zoo
+from ..entropy.tables import normalize_weights
+from ..errors import ModelError
+from .attr_model import HALF, SYMBOLS, AdaptiveTables, bin_log, count_values
+
+__all__ = ["GROUPS", "GROUP_CONTEXTS", "RahtModel", "AdaptiveTables", "contexts", "chroma_contexts", "prior_weights",
+           "count_values", "KIND", "DEFAULT_MODEL", "load_model", "model_to_bytes", "HALF", "SYMBOLS"]
+
+GROUPS = ("luma", "chroma", "scalar")
+ACT_BINS = 16
+SIDE_BINS = 4
+EARLIER_BINS = 4
+LUMA_BINS = 4
+GROUP_CONTEXTS = tuple(ACT_BINS * EARLIER_BINS * (LUMA_BINS if g == "chroma" else SIDE_BINS) for g in GROUPS)
+_OFFSETS = np.concatenate([[0], np.cumsum(GROUP_CONTEXTS)]).astype(np.int64)
+_UNIT = 256
+PRIOR_COUNT = 256
+"""How many observations a context's prior table is worth before the cloud's own values."""
+KIND = "attributes_raht"
+DEFAULT_MODEL = "attributes_raht"
+
+
+def contexts(texture16: np.ndarray, detail16: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """Luma and scalar contexts from the texture and detail estimates (1/16 quantiser steps) and the block's
+    earlier-stage class ``earlier`` (0: first stage; 1 + min(sum of earlier |values|, 2))."""
+    return (bin_log(texture16, ACT_BINS - 1) * SIDE_BINS + bin_log(detail16, SIDE_BINS - 1)) * EARLIER_BINS + earlier
+
+
+def chroma_contexts(texture16: np.ndarray, luma16: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """Chroma contexts: texture, the coefficient's luma value size and the earlier-stage class."""
+    return (bin_log(texture16, ACT_BINS - 1) * LUMA_BINS + bin_log(luma16, LUMA_BINS - 1)) * EARLIER_BINS + earlier
+
+
+def prior_weights() -> np.ndarray:
+    """``(sum(GROUP_CONTEXTS), SYMBOLS)`` integer weights before training: discrete Laplacians whose scale follows
+    the context's texture bin (escape last, small)."""
+    v = np.abs(np.arange(-HALF, HALF + 1, dtype=np.float64))
+    rows = []
+    for g, n in zip(GROUPS, GROUP_CONTEXTS, strict=True):
+        for c in range(n):
+            act = c // EARLIER_BINS // (LUMA_BINS if g == "chroma" else SIDE_BINS)
+            scale = 0.15 * 2.0 ** (act / 2)
+            p = np.exp(-v / scale)
+            p = np.append(p / p.sum(), 1e-6)
+            rows.append(np.floor(p * 1e9).astype(np.int64) + 1)
+    return np.stack(rows)
+
+
+class RahtModel:
+    """The prior tables of every group.
+
+    Attributes:
+        weights: ``(sum(GROUP_CONTEXTS), SYMBOLS)`` int64 integer weights.
+        sha256: of the weights file when loaded from the zoo ("" otherwise).
+    """
+
+    def __init__(self, weights: np.ndarray, sha256: str = "") -> None:
+        w = np.asarray(weights)
+        if w.shape != (int(_OFFSETS[-1]), SYMBOLS) or not np.issubdtype(w.dtype, np.integer):
+            raise ModelError(f"RAHT attribute model weights have shape {w.shape} and dtype {w.dtype}")
+        if w.min() < 1 or w.max() > 1 << 40:
+            raise ModelError("RAHT attribute model weights must be positive integers below 2**40")
+        self.weights = w.astype(np.int64)
+        self.sha256 = sha256
+        freqs = normalize_weights(self.weights).astype(np.float64)
+        self._bits = 16.0 - np.log2(freqs)
+        total = self.weights.sum(axis=1, keepdims=True)
+        self._prior = (self.weights * (PRIOR_COUNT * _UNIT)) // total + 1
+
+    def group_rows(self, group: int) -> slice:
+        return slice(int(_OFFSETS[group]), int(_OFFSETS[group + 1]))
+
+    def symbol_bits(self, group: int) -> np.ndarray:
+        """``(GROUP_CONTEXTS[group], SYMBOLS)`` float64 bits of each symbol under the prior tables of ``group``."""
+        return self._bits[self.group_rows(group)]
+
+    def prior(self, group: int) -> np.ndarray:
+        """``(GROUP_CONTEXTS[group], SYMBOLS)`` int64 pseudo-counts (1/256 observation units) of ``group``."""
+        return self._prior[self.group_rows(group)]
+
+
+def model_to_bytes(weights: np.ndarray) -> bytes:
+    """The ``.npz`` bytes of a model file (checked by building the model)."""
+    RahtModel(weights)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, weights=np.asarray(weights, np.int64))
+    return buf.getvalue()
+
+
+def _from_bytes(data: bytes) -> RahtModel:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            w = z["weights"]
+    except Exception as exc:  # noqa: BLE001 - numpy raises many types for foreign bytes
+        raise ModelError(f"not a RAHT attribute model file ({type(exc).__name__}: {exc})") from None
+    return RahtModel(w, hashlib.sha256(data).hexdigest())
+
+
+zoo.register_loader(KIND, _from_bytes)
+
+
+def load_model(name: str = DEFAULT_MODEL) -> RahtModel:
+    """The shipped model ``name`` (sha256-checked by the zoo).
+
+    Raises:
+        ModelError: the model is not installed, fails its checksum or cannot be read.
+    """
+    return zoo.load(name, kind=KIND)
