@@ -135,6 +135,15 @@ class AdaptiveTables:
         self.prior = model.prior(group)
         self.counts = np.zeros_like(self.prior)
 
+    def tables_weights(self, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The integer weights ``(U, SYMBOLS)`` of the contexts ``ctx`` uses (increasing order) and each value's
+        row in them."""
+        ctx = np.asarray(ctx).reshape(-1)
+        present = np.zeros(len(self.counts), dtype=bool)
+        present[ctx] = True
+        used = np.flatnonzero(present)
+        return self.prior[used] + self.counts[used] * _UNIT, (np.cumsum(present) - 1)[ctx]
+
     def tables(self, ctx: np.ndarray) -> tuple[TableSet, np.ndarray]:
         """A table set for the contexts ``ctx`` (those in use only, in increasing order) and each value's table index
         in it."""

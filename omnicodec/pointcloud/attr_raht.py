@@ -25,8 +25,11 @@ their coordinates). A child's mean is predicted by a weighted mean of
 the butterflies are applied to the predicted means too, and only the difference between the true and the
 predicted coefficient is quantised (step ``delta``, :func:`raht_step`) and coded.
 
-**Entropy coding.** Coefficients are coded stage by stage (the block's x split first), each under an adaptive
-table (:mod:`.attr_raht_model`) whose context is what the decoder knows: the coefficient's scale times the texture
+**Entropy coding.** Coefficients are coded stage by stage (the block's x split first), in chunks: first one
+binary flag per coefficient, non-zero or not, under the probability its context's adaptive table gives zero (at
+low rates almost every coefficient is zero, and a flag costs far less than a symbol of a 256-entry table), then the
+non-zero values under the same tables with zero left out. The tables are adaptive (:mod:`.attr_raht_model`) and a
+coefficient's context is what the decoder knows: the coefficient's scale times the texture
 of its predictors (their weighted mean absolute deviation from the prediction) and times the size of the coded
 detail around it, in quantiser steps; the size of the same block's coefficients of earlier stages; for chroma,
 the size of the same coefficient's luma value. The encoder rounds with a dead zone and a rate-distortion check
@@ -37,7 +40,7 @@ the size of the same coefficient's luma value. The encoder rounds with a dead zo
 no transcendental functions, no BLAS), so every machine rebuilds the same means and contexts; the contexts are
 binned from them in integers.
 
-Payload: ``u8`` format version, ``C x i64`` root mean in 1/16 units, then the entropy-coded coefficients.
+Payload: ``u8`` format version (2), ``C x i64`` root mean in 1/16 units, then the entropy-coded coefficients.
 """
 
 from __future__ import annotations
@@ -46,14 +49,15 @@ import struct
 
 import numpy as np
 
-from ..entropy import Decoder, decode_indexed, encode_indexed, get_coder
+from ..entropy import Decoder, TableSet, decode_binary, decode_indexed, encode_binary, encode_indexed, get_coder
+from ..entropy.tables import normalize_weights
 from ..errors import CorruptStreamError, InputError
 from . import attr_raht_model as rm
 from .octree import morton_decode, morton_encode
 
 __all__ = ["RahtTree", "encode_raht", "decode_raht", "raht_step", "RAHT_RATES", "rgb_to_ycbcr", "ycbcr_to_rgb"]
 
-FORMAT = 1
+FORMAT = 2
 RAHT_RATES = tuple(range(1, 9))
 """Lossy rate points (1 = fewest bits)."""
 CHROMA_FACTOR = 3.0
@@ -488,17 +492,33 @@ def _rdoq(q: np.ndarray, scaled: np.ndarray, ctx: np.ndarray, tables: rm.Adaptiv
     return out
 
 
+def _significance(tables: rm.AdaptiveTables, ctx: np.ndarray) -> tuple[np.ndarray, TableSet, np.ndarray]:
+    """For coefficients in contexts ``ctx``: the probability that each is non-zero (from its context's adaptive
+    counts, an exact ratio of integers), and the table set and indices that code the non-zero ones (the same
+    counts with the zero left out)."""
+    used, index = tables.tables_weights(ctx)
+    total = used.sum(axis=1)
+    p1 = ((total - used[:, rm.HALF]) / total)[index]
+    nonzero = used.copy()
+    nonzero[:, rm.HALF] = 1
+    freqs = normalize_weights(nonzero)
+    k = freqs.shape[1]
+    return p1, TableSet.from_padded(freqs, np.full(len(freqs), k), np.full(len(freqs), -rm.HALF)), index
+
+
 def _code_group(coding: _GroupCoding, adaptive: list, q: np.ndarray, done: int, code) -> None:
-    """Codes (or decodes into ``q``) a group's coefficients stage by stage, in chunks, channel after channel:
-    ``code(values, index, tables, channel, contexts, (rows, slots), adaptive_tables)`` returns the values coded."""
+    """Codes (or decodes into ``q``) a group's coefficients stage by stage, in chunks, channel after channel: first
+    whether each is zero (binary, under its context's probability), then the non-zero ones under their contexts'
+    tables. ``code(values, p1, tables, index, channel, contexts, (rows, slots), adaptive_tables)`` returns the
+    values coded."""
     c = q.shape[2]
     for stage, (r, k) in enumerate(coding.stages):
         for a, b in _chunks(len(r), done):
             sel = slice(a, b)
             for ch in range(c):
                 ctx = coding.contexts(stage, ch, q, sel)
-                tables, index = adaptive[ch].tables(ctx)
-                v = code(q[r[sel], k[sel], ch], index, tables, ch, ctx, (r[sel], k[sel]), adaptive[ch])
+                p1, tables, index = _significance(adaptive[ch], ctx)
+                v = code(q[r[sel], k[sel], ch], p1, tables, index, ch, ctx, (r[sel], k[sel]), adaptive[ch])
                 q[r[sel], k[sel], ch] = v
                 adaptive[ch].update(v, ctx)
             done += b - a
@@ -543,10 +563,12 @@ def encode_raht(coords: np.ndarray, x: np.ndarray, kind: str, attr_rate: int, mo
         t[occupied] = true[i][slots[occupied]]
         q, scaled = coding.coefficients(t)
 
-        def code(values, index, tables, ch, ctx, where, tables_state):
+        def code(values, p1, tables, index, ch, ctx, where, tables_state):
             if RDOQ_LAMBDA > 0:
                 values = _rdoq(values, scaled[where[0], where[1], ch], ctx, tables_state)
-            encode_indexed(enc, values, index, tables)
+            nz = values != 0
+            encode_binary(enc, nz, p1)
+            encode_indexed(enc, values[nz], index[nz], tables)
             if collect is not None:
                 collect.append((groups[ch], values, ctx))
             return values
@@ -586,8 +608,10 @@ def decode_raht(data: bytes, coords: np.ndarray, kind: str, attr_rate: int, mode
     dec: Decoder = get_coder(coder).decoder(bytes(view[1 + 8 * c:]))
     done = [0]
 
-    def code(_values, index, tables, *_):
-        v = decode_indexed(dec, index, tables)
+    def code(_values, p1, tables, index, *_):
+        nz = decode_binary(dec, p1).astype(bool)
+        v = np.zeros(len(p1), dtype=np.int64)
+        v[nz] = decode_indexed(dec, index[nz], tables)
         if len(v) and int(np.abs(v).max()) > MAX_LEVEL_VALUE:
             raise CorruptStreamError("attribute payload is corrupt (coefficient out of range)")
         return v
