@@ -180,11 +180,17 @@ def test_unreachable_ray_cluster_is_one_error_and_writes_nothing(tmp_path, seque
     assert not out.exists()
 
 
+def _default_sigint() -> None:
+    # as from a terminal: an ignored SIGINT would be inherited (an earlier test may have run a worker set-up, which
+    # ignores it, in this process), and Python then leaves it ignored
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_batch(src: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.Popen([sys.executable, "-m", "omnicodec", "batch", str(src), "-o", str(out), "--grid-step",
                              str(STEP), "--workers", "1", *extra], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
