@@ -149,9 +149,6 @@ class _Level:
         c = morton_decode(keys)
         group = ((c[:, 0] & 1) << 2) | ((c[:, 1] & 1) << 1) | (c[:, 2] & 1)
         self.groups = [np.flatnonzero(group == g) for g in range(8)]  # parents of each interleaved group
-        self.group_of_child = np.zeros(self.children, dtype=np.int64)
-        occupied = slots >= 0
-        self.group_of_child[slots[occupied]] = np.broadcast_to(group[:, None], slots.shape)[occupied]
         self.child_neighbours: np.ndarray | None = None  # (Q, 18) child-level face and edge neighbours, -1: none
 
 

@@ -23,7 +23,6 @@ import io
 import numpy as np
 
 from .. import zoo
-from ..entropy.tables import normalize_weights
 from ..errors import ModelError
 from .attr_model import HALF, SYMBOLS, AdaptiveTables, bin_log, count_values
 
@@ -86,17 +85,11 @@ class RahtModel:
             raise ModelError("RAHT attribute model weights must be positive integers below 2**40")
         self.weights = w.astype(np.int64)
         self.sha256 = sha256
-        freqs = normalize_weights(self.weights).astype(np.float64)
-        self._bits = 16.0 - np.log2(freqs)
         total = self.weights.sum(axis=1, keepdims=True)
         self._prior = (self.weights * (PRIOR_COUNT * _UNIT)) // total + 1
 
     def group_rows(self, group: int) -> slice:
         return slice(int(_OFFSETS[group]), int(_OFFSETS[group + 1]))
-
-    def symbol_bits(self, group: int) -> np.ndarray:
-        """``(GROUP_CONTEXTS[group], SYMBOLS)`` float64 bits of each symbol under the prior tables of ``group``."""
-        return self._bits[self.group_rows(group)]
 
     def prior(self, group: int) -> np.ndarray:
         """``(GROUP_CONTEXTS[group], SYMBOLS)`` int64 pseudo-counts (1/256 observation units) of ``group``."""
