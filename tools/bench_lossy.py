@@ -61,7 +61,7 @@ def run_one(name: str, data: Path, rates: list[int] | None) -> dict:
     import omnicodec
     from omnicodec.bitstream import unpack
     from omnicodec.metrics import point_metrics
-    from omnicodec.pointcloud.lossy_codec import choose_family
+    from omnicodec.pointcloud.lossy_codec import choose_family, decoded_points
     from omnicodec.pointcloud.lossy_zoo import RATE_POINTS
     from omnicodec.pointcloud.octree import morton_encode
     from omnicodec.types import PointCloud
@@ -86,7 +86,7 @@ def run_one(name: str, data: Path, rates: list[int] | None) -> dict:
             "rate": rate, "shift": header["shift"], "gain": header["gain"], "blocks": len(header["blocks"]),
             "bpp": 8 * len(stream) / len(q), "d1_psnr": m["d1_psnr"], "d2_psnr": m["d2_psnr"],
             "points_decoded": len(decoded), "encode_s": t1 - t0, "decode_s": t2 - t1,
-            "round_trip": "ok" if len(decoded) == header["points"] else "MISMATCH",
+            "round_trip": "ok" if len(decoded) == decoded_points(header) else "MISMATCH",
         })
     return {"input": name, "family": family, "points": len(q), "peak": peak, "rows": rows,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -197,24 +197,29 @@ def _mean_quality(family: str, point, clouds: list) -> tuple[float, float, float
 
 
 def calibrate(family: str, samples: int) -> int:
-    """bpp and D1 PSNR of every (shift, gain) pair on validation samples of ``family`` (never evaluation data)."""
+    """bpp and D1 PSNR of every (shift, gain) pair and of the geometry-only points, for dense clouds also with the
+    surface reconstruction (points rebuilt on planes through the decoded cells), on validation samples of
+    ``family`` (never evaluation data)."""
     from omnicodec.pointcloud.lossy_zoo import GEOMETRY_ONLY, RatePoint, load_lossy_model, model_name
 
     net, _ = load_lossy_model(model_name(family))
     shifts = range(4) if family == "dense" else range(7)
-    pairs = [(s, g) for s in shifts for g in range(net.config.gains)]
-    pairs += [(s, GEOMETRY_ONLY) for s in range(1, 5 if family == "dense" else 11)]
+    points = [RatePoint(s, g) for s in shifts for g in range(net.config.gains)]
+    points += [RatePoint(s, GEOMETRY_ONLY) for s in range(1, 5 if family == "dense" else 11)]
+    if family == "dense":
+        points += [RatePoint(s, g, surface=True) for s in (1, 2, 3) for g in range(net.config.gains)]
+        points += [RatePoint(s, GEOMETRY_ONLY, surface=True) for s in (1, 2, 3, 4)]
     clouds = _validation_clouds(family, samples)
-    print(f"{'shift':>5s} {'gain':>4s} {'bpp':>8s} {'D1 dB':>7s}")
+    print(f"{'shift':>5s} {'gain':>4s} {'surface':>7s} {'bpp':>8s} {'D1 dB':>7s} {'D2 dB':>7s}")
     found = []
-    for s, g in pairs:
-        bpp, d1, _ = _mean_quality(family, RatePoint(s, g), clouds)
-        found.append((s, g, bpp, d1))
-        print(f"{s:5d} {g!s:>4s} {bpp:8.4f} {d1:7.2f}", flush=True)
-    front = [f for f in found if not any(o[2] <= f[2] and o[3] > f[3] for o in found if o is not f)]
-    print("Pareto front (shift, gain, bpp, D1):")
-    for f in sorted(front, key=lambda f: f[2]):
-        print(f"  ({f[0]}, {f[1]})  {f[2]:.4f} bpp  {f[3]:.2f} dB")
+    for p in points:
+        bpp, d1, d2 = _mean_quality(family, p, clouds)
+        found.append((p, bpp, d1))
+        print(f"{p.shift:5d} {p.gain!s:>4s} {p.surface!s:>7s} {bpp:8.4f} {d1:7.2f} {d2:7.2f}", flush=True)
+    front = [f for f in found if not any(o[1] <= f[1] and o[2] > f[2] for o in found if o is not f)]
+    print("Pareto front (shift, gain, surface, bpp, D1):")
+    for p, bpp, d1 in sorted(front, key=lambda f: f[1]):
+        print(f"  ({p.shift}, {p.gain}, {p.surface})  {bpp:.4f} bpp  {d1:.2f} dB")
     return 0
 
 

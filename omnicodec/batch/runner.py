@@ -124,7 +124,7 @@ def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
     if params.get("model", "auto") != "auto" and header.model != params["model"]:
         return None
     old = previous.get(frame.key, {})
-    points = header.params.get("points")
+    points = header.params.get("input_points", header.params.get("points"))  # lossy streams: the input's count
     bits = 8 * stream.size
     row = {
         "input": frame.key,

@@ -121,7 +121,10 @@ def _verify(cloud, stream: bytes) -> bool:
     parsed = unpack(stream)
     decoded = decompress(parsed)
     if parsed.header.codec == "lossy":
-        return len(decoded) == parsed.header.params["points"] and set(decoded.attributes) == set(cloud.attributes)
+        from ..pointcloud.lossy_codec import decoded_points
+
+        expected = decoded_points(parsed.header.params)
+        return len(decoded) == expected and set(decoded.attributes) == set(cloud.attributes)
     lossy = {a["name"] for a in parsed.header.params.get("attributes", []) if a.get("attr_rate") is not None}
     if lossy:  # attributes coded at a rate point: their names and shapes, every other value exactly
         if any(name not in decoded.attributes or decoded.attributes[name].shape != cloud.attributes[name].shape

@@ -3,8 +3,10 @@
 ``compress(cloud, rate=R)`` quantises positions to the grid (``grid_step``), coarsens the grid by ``2**shift``
 (duplicates merged), and codes the voxels with the autoencoder of :mod:`.lossy_net`: the stride-8 voxels losslessly
 with the learned occupancy coder (:mod:`.learned_coder`), the latent with the rate point's factorized prior, and the
-voxel counts at strides 4, 2 and 1. The decoder grows the voxels back and keeps the top-k per scale; every decoded
-voxel is one point at the centre of its coarsened cell. Rate points ``(shift, gain)`` are listed in
+voxel counts at strides 4, 2 and 1. The decoder grows the voxels back and keeps the top-k per scale. At rate points
+with ``surface`` (the dense table's coarse ones) the decoded cells are rebuilt as full-resolution points on planes
+fitted through them (:mod:`.surface`); otherwise every decoded voxel is one point at the centre of its coarsened
+cell. Rate points ``(shift, gain)`` are listed in
 :data:`.lossy_zoo.RATE_POINTS` (``R = 1`` is the lowest rate); ``model`` picks the dense or LiDAR family (``auto``
 decides from the data, as the lossless codec does). A rate point whose gain is
 :data:`~.lossy_zoo.GEOMETRY_ONLY` codes the coarsened voxels losslessly with the learned occupancy coder and no
@@ -13,8 +15,7 @@ latent (one ``GEOC`` per block, no ``LATN``).
 Large clouds are split into blocks of at most about ``block_points`` voxels (octree cells, so blocks are cubes) that
 are coded independently and reassembled; their origins and counts are in the header.
 
-Attributes: each decoded point takes the values of its nearest original point (on the grid), coded losslessly in
-the decoder's point order. This keeps every attribute, at the decoded points; it is not yet a real attribute codec.
+Attributes are transferred to the decoded points (:func:`~.recolour.transfer_attributes`) and coded on them.
 
 Chunks: per block ``GEOC`` (stride-8 occupancy) and ``LATN`` (latent), or ``GEOC`` alone (all coarsened voxels)
 for a geometry-only rate point; then one ``ATTR`` per attribute.
@@ -34,6 +35,7 @@ from ..errors import CorruptStreamError, InputError, ModelError
 from ..progress import progress_bar
 from ..sparse import SparseTensor
 from ..types import Grid, PointCloud
+from . import surface
 from .attr_streams import check_attr_rate, decode_attributes, encode_attributes
 from .learned_coder import decode_occupancy_learned, encode_occupancy_learned
 from .lossy_net import SCALES, LossyNet
@@ -43,11 +45,13 @@ from .octree import depth_for, morton_decode, morton_encode, occupancy_codes
 from .octree_codec import quantize_positions
 from .recolour import transfer_attributes
 
-__all__ = ["LossyCodec", "split_blocks", "scaled_counts", "choose_family", "DEFAULT_BLOCK_POINTS"]
+__all__ = ["LossyCodec", "split_blocks", "scaled_counts", "choose_family", "decoded_points", "DEFAULT_BLOCK_POINTS"]
 
 DEFAULT_BLOCK_POINTS = 1_000_000
 """Voxels per block above which a cloud is split (bounds the memory of one block's networks)."""
 
+SURFACE_PLANES = "planes"
+"""Header value of ``surface`` for points rebuilt on planes through the decoded cells (:mod:`.surface`)."""
 _CELL_BITS = 3 * SCALES  # Morton bits of one stride-8 cell: blocks never split a cell
 _MAX_EXTENT_BITS = 17  # a block spans less than 2**17 voxels per axis (the sparse tensors' coordinate range)
 
@@ -75,6 +79,11 @@ def split_blocks(keys: np.ndarray, budget: int) -> list[tuple[int, int]]:
         edges = [lo, *cuts.tolist(), hi]
         stack.extend(reversed(list(zip(edges[:-1], edges[1:], strict=True))))
     return out
+
+
+def decoded_points(params: dict) -> int:
+    """How many points a lossy stream with these header parameters decodes to."""
+    return params["surface_points"] if params.get("surface") is not None else params["points"]
 
 
 def _cell_center(shift: int, integer: bool) -> float:
@@ -141,7 +150,8 @@ class LossyCodec(Codec):
         has_attributes = bool(data.attributes)
         fine = np.unique(morton_encode(q)) if len(q) else np.zeros(0, np.int64)
         family = choose_family(fine) if model == AUTO else model
-        shift, g, keep = rate_point(family, rate)
+        shift, g, keep, surf = rate_point(family, rate)
+        surf = surf and shift > 0
         net, sha = load_lossy_model(model_name(family))
         coarse_net = load_model(family)
         keys = np.unique(fine >> (3 * shift)) if shift else fine
@@ -152,19 +162,25 @@ class LossyCodec(Codec):
         with progress_bar(len(blocks), "lossy blocks", enabled=progress, unit="block") as bar:
             for lo, hi in blocks:
                 coords = morton_decode(keys[lo:hi])
-                params, geoc, latn, voxels = _encode_block(net, coarse_net, coords, g, keep, entropy, has_attributes)
+                params, geoc, latn, voxels = _encode_block(net, coarse_net, coords, g, keep, entropy,
+                                                           has_attributes or surf)
                 block_params.append(params)
                 chunks += [Chunk("GEOC", geoc)] if latn is None else [Chunk("GEOC", geoc), Chunk("LATN", latn)]
                 decoded.append(voxels)
                 bar.update(1)
         points = sum(int(([b["coarse"]] + b["counts"])[-1]) for b in block_params)
-        if has_attributes:
+        surface_points = None
+        if has_attributes or surf:
             voxels = np.concatenate(decoded) if points else np.zeros((0, 3), np.int64)
             voxels = voxels[np.argsort(morton_encode(voxels), kind="stable")]
-            centre = _cell_center(shift, data.positions.dtype.kind in "iu")
+            positions = (voxels << shift) + _cell_center(shift, data.positions.dtype.kind in "iu")
+        if surf:  # the points the decoder rebuilds on the cells' planes
+            voxels = surface.surface_points(voxels, shift)
+            positions, surface_points = voxels, len(voxels)
+        if has_attributes:
             if points:
                 source = PointCloud(q, dict(data.attributes))
-                values = transfer_attributes(source, (voxels << shift) + centre)
+                values = transfer_attributes(source, positions)
             else:
                 values = {name: v[:0] for name, v in data.attributes.items()}
             specs, payloads, _ = encode_attributes(values, voxels, attr_rate, entropy.id)
@@ -180,6 +196,8 @@ class LossyCodec(Codec):
             "shift": shift,
             "gain": g,
             "blocks": block_params,
+            "surface": SURFACE_PLANES if surf else None,
+            "surface_points": surface_points,
             "coarse_model": family,
             "coarse_sha256": coarse_net.sha256,
             "attributes": specs,
@@ -222,7 +240,15 @@ class LossyCodec(Codec):
             raise CorruptStreamError(f"the blocks decode to {len(voxels)} points, the header says {p['points']}")
         dtype = np.dtype(p["positions_dtype"])
         shift = p["shift"]
-        grid = (voxels << shift) + _cell_center(shift, dtype.kind in "iu") + np.asarray(p["origin"], np.float64)
+        if p["surface"] is None:
+            fine = (voxels << shift) + _cell_center(shift, dtype.kind in "iu")
+        else:
+            voxels = surface.surface_points(voxels, shift)
+            if len(voxels) != p["surface_points"]:
+                raise CorruptStreamError(f"the surface rebuilds {len(voxels)} points, the header says "
+                                         f"{p['surface_points']}")
+            fine, shift = voxels, 0
+        grid = fine + np.asarray(p["origin"], np.float64)
         positions = grid.astype(dtype) if p["grid_step"] == 1.0 else (grid * p["grid_step"]).astype(dtype)
         attributes = decode_attributes(p["attributes"], stream.chunks_named("ATTR"), voxels, entropy.id)
         depth = max(depth_for(voxels << shift), 1) if len(voxels) else 0
@@ -314,6 +340,8 @@ def _checked_params(params: dict) -> dict:
             "coarse_model": str(params["coarse_model"]),
             "coarse_sha256": str(params["coarse_sha256"]),
             "attributes": list(params["attributes"]),
+            "surface": None if params.get("surface") is None else str(params["surface"]),
+            "surface_points": None if params.get("surface_points") is None else int(params["surface_points"]),
             "blocks": [
                 {"origin": [int(v) for v in b["origin"]], "depth": int(b["depth"]), "coarse": int(b["coarse"]),
                  "counts": [int(v) for v in b["counts"]]}
@@ -321,7 +349,7 @@ def _checked_params(params: dict) -> dict:
             ],
         }
         dtype = np.dtype(p["positions_dtype"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptStreamError(f"lossy stream parameters are malformed ({exc})") from None
     if len(p["origin"]) != 3 or dtype.kind not in "fiu" or not (np.isfinite(p["grid_step"]) and p["grid_step"] > 0):
         raise CorruptStreamError("lossy stream parameters are malformed (origin, dtype or grid step)")
@@ -343,4 +371,12 @@ def _checked_params(params: dict) -> dict:
         raise CorruptStreamError(f"the blocks hold {total} points, the header says {p['points']}")
     if len(p["attributes"]) > 1024 or not all(isinstance(a, dict) for a in p["attributes"]):
         raise CorruptStreamError("lossy stream attribute list is malformed")
+    if p["surface"] is not None:
+        n = p["surface_points"]
+        if p["surface"] != SURFACE_PLANES:
+            raise CorruptStreamError(f"lossy stream asks for an unknown surface reconstruction {p['surface']!r}")
+        if not 1 <= p["shift"] <= surface.MAX_SHIFT or n is None or not (
+                p["points"] <= n <= min(p["points"] << (3 * p["shift"]), limits.MAX_POINTS)):
+            raise CorruptStreamError(f"lossy stream declares {n} surface points for {p['points']} cells at "
+                                     f"shift {p['shift']}")
     return p

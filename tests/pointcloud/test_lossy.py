@@ -17,7 +17,7 @@ from omnicodec.errors import BitstreamError, CorruptStreamError, InputError, Mod
 from omnicodec.metrics import point_metrics
 from omnicodec.pointcloud.lossy_codec import scaled_counts, split_blocks
 from omnicodec.pointcloud.lossy_net import LossyConfig, LossyNet, load_lossy_bytes, save_lossy_bytes, top_k
-from omnicodec.pointcloud.lossy_zoo import RATE_POINTS, list_lossy_models, load_lossy_model, rate_point
+from omnicodec.pointcloud.lossy_zoo import RATE_POINTS, RatePoint, list_lossy_models, load_lossy_model, rate_point
 from omnicodec.pointcloud.lossy_zoo import model_name as net_name
 from omnicodec.pointcloud.octree import morton_decode, morton_encode
 from omnicodec.pointcloud.recolour import transfer_attributes
@@ -73,8 +73,10 @@ def test_every_rate_point_round_trips_and_rate_rises(dense_cloud):
         assert header.codec == "lossy" and header.model == "lossy_dense"
         assert (header.params["shift"], header.params["gain"]) == rate_point("dense", rate)[:2]
         out = omnicodec.decompress(stream)
-        assert len(out) == header.params["points"] == sum(([b["coarse"]] + b["counts"])[-1]
-                                                          for b in header.params["blocks"])
+        assert header.params["points"] == sum(([b["coarse"]] + b["counts"])[-1] for b in header.params["blocks"])
+        surface = header.params["surface"] is not None
+        assert len(out) == header.params["surface_points" if surface else "points"]
+        assert surface == rate_point("dense", rate).surface
         assert out.positions.dtype == dense_cloud.positions.dtype
         assert out.attributes["rgb"].shape == (len(out), 3) and out.attributes["rgb"].dtype == np.uint8
         attribute_bytes = sum(len(c) for c in unpack(stream).chunks_named("ATTR"))
@@ -89,17 +91,24 @@ def test_every_rate_point_round_trips_and_rate_rises(dense_cloud):
     assert bpp[-1] < 1.5  # lossy: well below the lossless rate of a voxelised surface
 
 
-def test_points_lie_on_the_rate_points_grid(dense_cloud):
-    for rate in (1, 3):
-        shift = rate_point("dense", rate).shift
-        out = omnicodec.decompress(omnicodec.compress(dense_cloud, rate=rate))
-        cell = 1 << shift
+def test_points_lie_on_the_rate_points_grid(dense_cloud, monkeypatch):
+    # coarse rate points without surface reconstruction (the LiDAR tables, streams of earlier versions): one point
+    # at the centre of each decoded cell
+    for point in (RatePoint(2, 0), RatePoint(1, 1)):
+        monkeypatch.setitem(RATE_POINTS, "dense", (point,))
+        stream = omnicodec.compress(dense_cloud, rate=1)
+        out = omnicodec.decompress(stream)
+        cell = 1 << point.shift
         origin = dense_cloud.positions.min(axis=0)
         rel = out.positions - origin - (cell - 1) / 2
         assert np.array_equal(rel, np.rint(rel)) and np.all(np.rint(rel) % cell == 0)
         # one point per coarsened cell: as many as the cloud has occupied cells at most, none repeated
         cells = np.unique(np.floor((dense_cloud.positions - origin) / cell), axis=0)
-        assert len(np.unique(out.positions, axis=0)) == len(out) <= len(cells) * 1.0 + 0
+        assert len(np.unique(out.positions, axis=0)) == len(out) <= len(cells)
+        s = unpack(stream)  # a stream of a version before surface reconstruction: no surface keys
+        params = {k: v for k, v in s.header.params.items() if not k.startswith("surface")}
+        old = pack(type(s.header)(**{**s.header.__dict__, "params": params}), [Chunk(c.tag, c.data) for c in s.chunks])
+        assert np.array_equal(omnicodec.decompress(old).positions, out.positions)
 
 
 def test_attributes_are_recoloured_from_the_original(dense_cloud):
@@ -124,18 +133,21 @@ def test_decoding_is_identical_with_one_or_two_threads(dense_cloud):
     assert again == stream
 
 
+AE_RATE = next(r for r, p in enumerate(RATE_POINTS["dense"], 1) if p.shift == 0 and p.gain is not None)
+
+
 def test_blocks_are_coded_independently_and_reassembled(dense_cloud):
     # Two copies of the surface in different octree cells: two blocks, each decoding as the surface alone would.
     pos = dense_cloud.positions
     pair = PointCloud(np.concatenate([pos, pos + [256.0, 0.0, 0.0]]))
-    alone = omnicodec.decompress(omnicodec.compress(PointCloud(pos), rate=6)).positions
-    stream = omnicodec.compress(pair, rate=6, block_points=len(pos))
+    alone = omnicodec.decompress(omnicodec.compress(PointCloud(pos), rate=AE_RATE)).positions
+    stream = omnicodec.compress(pair, rate=AE_RATE, block_points=len(pos))
     blocks = unpack(stream).header.params["blocks"]
     assert len(blocks) == 2 and all(b["counts"][-1] == len(alone) for b in blocks)
     out = omnicodec.decompress(stream).positions
     expected = np.concatenate([alone, alone + [256.0, 0.0, 0.0]])
     assert np.array_equal(np.unique(out, axis=0), np.unique(expected, axis=0)) and len(out) == len(expected)
-    whole = unpack(omnicodec.compress(pair, rate=6)).header.params["blocks"]
+    whole = unpack(omnicodec.compress(pair, rate=AE_RATE)).header.params["blocks"]
     assert len(whole) == 1
 
 
