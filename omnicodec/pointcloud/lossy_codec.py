@@ -174,8 +174,11 @@ class LossyCodec(Codec):
             voxels = np.concatenate(decoded) if points else np.zeros((0, 3), np.int64)
             voxels = voxels[np.argsort(morton_encode(voxels), kind="stable")]
             positions = (voxels << shift) + _cell_center(shift, data.positions.dtype.kind in "iu")
-        if surf:  # the points the decoder rebuilds on the cells' planes
-            voxels = surface.surface_points(voxels, shift)
+        stride = 1
+        if surf:  # the points the decoder rebuilds on the cells' planes, thinned to about the input's density
+            rebuilt = surface.surface_points(voxels, shift)
+            stride = surface.choose_stride(len(rebuilt), len(fine))
+            voxels = rebuilt if stride == 1 else surface.surface_points(voxels, shift, stride)
             positions, surface_points = voxels, len(voxels)
         if has_attributes:
             if points:
@@ -198,6 +201,7 @@ class LossyCodec(Codec):
             "blocks": block_params,
             "surface": SURFACE_PLANES if surf else None,
             "surface_points": surface_points,
+            "surface_stride": stride if surf else None,
             "coarse_model": family,
             "coarse_sha256": coarse_net.sha256,
             "attributes": specs,
@@ -243,7 +247,7 @@ class LossyCodec(Codec):
         if p["surface"] is None:
             fine = (voxels << shift) + _cell_center(shift, dtype.kind in "iu")
         else:
-            voxels = surface.surface_points(voxels, shift)
+            voxels = surface.surface_points(voxels, shift, p["surface_stride"])
             if len(voxels) != p["surface_points"]:
                 raise CorruptStreamError(f"the surface rebuilds {len(voxels)} points, the header says "
                                          f"{p['surface_points']}")
@@ -342,6 +346,7 @@ def _checked_params(params: dict) -> dict:
             "attributes": list(params["attributes"]),
             "surface": None if params.get("surface") is None else str(params["surface"]),
             "surface_points": None if params.get("surface_points") is None else int(params["surface_points"]),
+            "surface_stride": 1 if params.get("surface_stride") is None else int(params["surface_stride"]),
             "blocks": [
                 {"origin": [int(v) for v in b["origin"]], "depth": int(b["depth"]), "coarse": int(b["coarse"]),
                  "counts": [int(v) for v in b["counts"]]}
@@ -375,6 +380,8 @@ def _checked_params(params: dict) -> dict:
         n = p["surface_points"]
         if p["surface"] != SURFACE_PLANES:
             raise CorruptStreamError(f"lossy stream asks for an unknown surface reconstruction {p['surface']!r}")
+        if not 1 <= p["surface_stride"] <= surface.MAX_STRIDE:
+            raise CorruptStreamError(f"lossy stream declares surface stride {p['surface_stride']}")
         if not 1 <= p["shift"] <= surface.MAX_SHIFT or n is None or not (
                 p["points"] <= n <= min(p["points"] << (3 * p["shift"]), limits.MAX_POINTS)):
             raise CorruptStreamError(f"lossy stream declares {n} surface points for {p['points']} cells at "

@@ -25,6 +25,10 @@ AUTO = "auto"
 
 DENSE_CHILDREN = 1.8
 """Mean occupied children per occupied parent on the finest level at or above which a cloud counts as dense."""
+DENSE_CHILDREN_COARSE = 1.6
+"""The same one level up, at or above which a cloud counts as dense too: a scan sampled more sparsely than its grid
+(a depth camera's or a terrestrial scanner's points a few voxels apart) fills the coarser cells of its surfaces, a
+LiDAR sweep on a 1 mm or 1 cm grid does not (about 1.0 and 1.2 on KITTI)."""
 
 zoo.register_loader(KIND, load_model_bytes)
 
@@ -44,10 +48,15 @@ def load_model(name: str) -> IntOccupancyNet:
     return zoo.load(name, KIND)
 
 
-def family_for(children: int, parents: int) -> str:
-    """``dense`` or ``lidar`` from the occupied voxels (``children``) and their occupied parents on the finest
-    level: dense surfaces fill about 4 of the 8 children of a parent, a LiDAR sweep on a fine grid about 1."""
-    return "dense" if children / max(parents, 1) >= DENSE_CHILDREN else "lidar"
+def family_for(children: int, parents: int, grandparents: int | None = None) -> str:
+    """``dense`` or ``lidar`` from the occupied voxels (``children``), their occupied parents and grandparents:
+    dense surfaces fill about 4 of the 8 children of a parent, a LiDAR sweep on a fine grid about 1, on the finest
+    level (:data:`DENSE_CHILDREN`) and on the one above (:data:`DENSE_CHILDREN_COARSE`)."""
+    if children / max(parents, 1) >= DENSE_CHILDREN:
+        return "dense"
+    if grandparents is not None and parents / max(grandparents, 1) >= DENSE_CHILDREN_COARSE:
+        return "dense"
+    return "lidar"
 
 
 def choose_model(codes: list[np.ndarray]) -> str:
@@ -57,10 +66,12 @@ def choose_model(codes: list[np.ndarray]) -> str:
         codes: occupancy codes (uint8) of every level (:func:`~.octree.occupancy_codes`).
     """
     last = codes[-1] if codes else np.zeros(0, np.uint8)
-    return family_for(int(np.unpackbits(last).sum()), len(last))
+    above = len(codes[-2]) if len(codes) >= 2 else None
+    return family_for(int(np.unpackbits(last).sum()), len(last), above)
 
 
 def choose_family(keys: np.ndarray) -> str:
     """``dense`` or ``lidar`` (:func:`family_for`) from the sorted, distinct int64 Morton keys of the voxels."""
     parents = int(np.count_nonzero(np.diff(keys >> 3))) + 1 if len(keys) else 0
-    return family_for(len(keys), parents)
+    grandparents = int(np.count_nonzero(np.diff(keys >> 6))) + 1 if len(keys) else 0
+    return family_for(len(keys), parents, grandparents)

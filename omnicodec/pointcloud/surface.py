@@ -13,10 +13,16 @@ error that grows with ``S**2``. Instead, for every decoded cell:
 3. **Voxels.** The cell's voxels whose centres lie within the plane's digital thickness, ``|n . x - d| <= max|n_i|
    / 2`` (a naive digital plane: one voxel thick, without holes), become the decoded points; a cell none of whose
    voxels qualifies keeps its voxel closest to the plane, so every decoded cell yields at least one point and
-   every point lies in a decoded cell.
+   every point lies in a decoded cell. A cell with fewer than :data:`MIN_NEIGHBOURHOOD` occupied cells around it
+   (itself included) has no plane: it is the one voxel at its centre (coordinates rounded down).
 
-No side information is sent: the rebuilt points are a function of the decoded cells. The encoder computes the same
-points, for the attributes it codes on them.
+4. **Density.** A scan sampled more sparsely than its grid (a depth camera's points a few voxels apart) would come
+   back far denser than it went in. The encoder then sends a **stride** ``s`` (:func:`choose_stride`: about the
+   square root of rebuilt over input points): of each plane only the voxels whose two coordinates across the
+   normal's largest component are multiples of ``s`` are kept, about ``1 / s**2`` of them.
+
+Apart from the stride no side information is sent: the rebuilt points are a function of the decoded cells. The
+encoder computes the same points, for the attributes it codes on them.
 
 **Exactness.** Normals, neighbour sums and ``n . x`` are integers; ``d`` is one correctly rounded IEEE float64
 division added to an exact value, so every machine rebuilds the same points.
@@ -32,10 +38,15 @@ import numpy as np
 
 from .octree import morton_encode
 
-__all__ = ["NORMALS", "fit_normals", "centroid_offsets", "voxelise", "surface_points", "MAX_SHIFT"]
+__all__ = ["NORMALS", "fit_normals", "centroid_offsets", "voxelise", "surface_points", "choose_stride", "MAX_SHIFT",
+           "MAX_STRIDE", "MIN_NEIGHBOURHOOD"]
 
 MAX_SHIFT = 5
 """Largest cell size (``2**MAX_SHIFT`` voxels a side) the surface reconstruction accepts."""
+MAX_STRIDE = 8
+"""Largest plane thinning stride (:func:`voxelise`)."""
+MIN_NEIGHBOURHOOD = 3
+"""Occupied cells (itself included) a cell's 3 x 3 x 3 block needs for a plane; with fewer the cell is one point."""
 CHUNK_CANDIDATES = 1 << 21
 """Voxels examined at once (cells of ``8**shift`` voxels each; bounds the memory of :func:`voxelise`)."""
 
@@ -114,9 +125,11 @@ def centroid_offsets(cells: np.ndarray, shift: int, normals: np.ndarray, counts:
     return _centres_dot(cells, shift, normals) + (size * (normals * sums).sum(axis=1)) / counts.astype(np.float64)
 
 
-def voxelise(cells: np.ndarray, shift: int, normals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def voxelise(cells: np.ndarray, shift: int, normals: np.ndarray, offsets: np.ndarray, stride: int = 1) -> np.ndarray:
     """The voxels ``(K, 3)`` int64 (fine coordinates) of each cell that lie on its plane ``n . x = d`` (within
-    ``max|n_i| / 2``); a cell with none keeps its voxel closest to the plane."""
+    ``max|n_i| / 2``); a cell with none keeps its voxel closest to the plane. With ``stride > 1`` only the plane's
+    voxels whose two coordinates across the normal's largest component are multiples of ``stride`` are kept (the
+    first of the cell's plane voxels when none is), about ``1 / stride**2`` of them."""
     size = 1 << shift
     grid = np.stack(np.meshgrid(*[np.arange(size)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
     chunk = max(1, CHUNK_CANDIDATES >> (3 * shift))
@@ -130,14 +143,35 @@ def voxelise(cells: np.ndarray, shift: int, normals: np.ndarray, offsets: np.nda
         empty = ~keep.any(axis=1)
         if empty.any():
             keep[np.flatnonzero(empty), np.argmin(dist[empty], axis=1)] = True
+        if stride > 1:
+            across = np.argmax(np.abs(n), axis=1)  # the axis the plane is least spread along
+            on = np.ones(keep.shape, bool)
+            for axis in range(3):
+                coord = (c[:, axis, None] * size + grid[None, :, axis]) % stride == 0
+                on &= np.where((across == axis)[:, None], True, coord)
+            thinned = keep & on
+            lost = ~thinned.any(axis=1)
+            thinned[np.flatnonzero(lost), np.argmax(keep[lost], axis=1)] = True
+            keep = thinned
         r, k = np.nonzero(keep)
         out.append(c[r] * size + grid[k])
     return np.concatenate(out) if out else np.zeros((0, 3), np.int64)
 
 
-def surface_points(cells: np.ndarray, shift: int) -> np.ndarray:
+def surface_points(cells: np.ndarray, shift: int, stride: int = 1) -> np.ndarray:
     """The full-resolution points ``(K, 3)`` int64 that the decoded ``cells`` (coarse coordinates, ``2**shift``
-    voxels a side) rebuild, in Morton order."""
+    voxels a side) rebuild, in Morton order; ``stride`` thins the planes (:func:`voxelise`)."""
     normals, counts, sums = fit_normals(cells)
-    pts = voxelise(cells, shift, normals, centroid_offsets(cells, shift, normals, counts, sums))
+    fit = counts >= MIN_NEIGHBOURHOOD
+    offsets = centroid_offsets(cells[fit], shift, normals[fit], counts[fit], sums[fit])
+    lone = (cells[~fit] << shift) + ((1 << shift) - 1) // 2  # no plane to fit: the voxel at the cell's centre
+    pts = np.concatenate([voxelise(cells[fit], shift, normals[fit], offsets, stride), lone])
     return pts[np.argsort(morton_encode(pts), kind="stable")] if len(pts) else pts
+
+
+def choose_stride(rebuilt: int, points: int) -> int:
+    """The thinning stride that brings ``rebuilt`` plane points near ``points`` (the input's count):
+    ``round(sqrt(rebuilt / points))`` within ``1 .. MAX_STRIDE``."""
+    if points <= 0 or rebuilt <= points:
+        return 1
+    return int(min(MAX_STRIDE, max(1, round(float(np.sqrt(rebuilt / points))))))

@@ -17,7 +17,7 @@ from omnicodec.errors import CorruptStreamError, InputError, ModelError
 from omnicodec.pointcloud.child_context import BLOCK_DELTAS, child_states, neighbour_keys, parent_table
 from omnicodec.pointcloud.compare import same_on_grid
 from omnicodec.pointcloud.learned_coder import decode_occupancy_learned, encode_occupancy_learned, trace_levels
-from omnicodec.pointcloud.model_zoo import choose_model, list_models, load_model
+from omnicodec.pointcloud.model_zoo import choose_family, choose_model, list_models, load_model
 from omnicodec.pointcloud.occupancy_net import (
     IntOccupancyNet,
     NetConfig,
@@ -197,6 +197,15 @@ def test_model_choice_dense_and_lidar(rng):
     sweep = np.stack([r * np.cos(a), r * np.sin(a), rng.uniform(-1500, 500, 4000)], axis=1)
     codes, _ = _codes(np.unique(np.rint(sweep).astype(np.int64), axis=0))
     assert choose_model(codes) == "lidar"
+    # a surface sampled every other voxel (a depth camera's scan on a fine grid): sparse children, dense parents
+    surface = _surface(rng)
+    sampled = np.unique(surface[(surface[:, 0] % 2 == 0) & (surface[:, 1] % 2 == 0)], axis=0)
+    codes, _ = _codes(sampled)
+    assert np.unpackbits(codes[-1]).sum() / len(codes[-1]) < 1.8  # the finest level alone says sparse
+    assert choose_model(codes) == "dense"
+    assert choose_family(np.unique(morton_encode(sampled))) == "dense"  # the lossy codec's choice agrees
+    ring = np.rint(sweep).astype(np.int64)
+    assert choose_family(np.unique(morton_encode(ring - ring.min(axis=0)))) == "lidar"
 
 
 def test_named_model_and_bad_model_names(rng):

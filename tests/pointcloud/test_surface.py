@@ -66,6 +66,45 @@ def test_voxelise_bounds_its_work_and_keeps_a_voxel_of_every_cell(monkeypatch):
     assert (pts[:16, 2] == 1).all() and pts[16].tolist() == [23, 23, 23]
 
 
+def test_a_cell_without_enough_neighbours_is_one_point_at_its_centre():
+    cells = np.array([[0, 0, 0], [1, 0, 0], [5, 5, 5], [9, 9, 9], [9, 9, 10], [9, 10, 9]], np.int64)
+    pts = sf.surface_points(cells, 2)
+    by_cell = {tuple(c): pts[((pts >> 2) == c).all(axis=1)] for c in cells}
+    for c in ([0, 0, 0], [1, 0, 0], [5, 5, 5]):  # two cells side by side, and a lone one: no plane
+        assert by_cell[tuple(c)].tolist() == [[4 * c[0] + 1, 4 * c[1] + 1, 4 * c[2] + 1]]
+    assert all(len(by_cell[c]) >= 4 for c in ((9, 9, 9), (9, 9, 10), (9, 10, 9)))  # three cells: planes
+    assert len(sf.surface_points(np.zeros((0, 3), np.int64), 3)) == 0
+
+
+def test_a_stride_thins_the_planes_to_a_sparser_scan():
+    cells = np.unique(_plane_voxels() >> 3, axis=0)
+    full = sf.surface_points(cells, 3)
+    for stride in (2, 3):
+        thin = sf.surface_points(cells, 3, stride)
+        assert 0.6 / stride**2 < len(thin) / len(full) < 1.6 / stride**2
+        assert np.array_equal(np.unique(thin >> 3, axis=0), cells)  # every cell keeps a point
+        assert len(np.unique(np.concatenate([full, thin]), axis=0)) == len(full)  # a subset of the planes
+        x, y = thin[:, 0], thin[:, 1]  # the plane is mostly along z: x and y on the stride's lattice
+        assert np.mean((x % stride == 0) & (y % stride == 0)) > 0.9
+    assert [sf.choose_stride(r, p) for r, p in ((900, 1000), (4000, 1000), (9000, 1000), (10**6, 10))] == [1, 2, 3, 8]
+
+
+def test_a_sparsely_sampled_scan_decodes_to_about_its_density():
+    rng = np.random.default_rng(2)
+    v = rng.normal(size=(200000, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    dense = np.unique(np.rint(v * 90 + 100).astype(np.int64), axis=0)
+    sparse = dense[(dense[:, 0] % 3 == 0) & (dense[:, 1] % 3 == 0)]  # a scan's points a few voxels apart
+    rate = next(r for r, p in enumerate(RATE_POINTS["dense"], 1) if p.surface and p.gain is None and p.shift == 3)
+    stream = omnicodec.compress(PointCloud(sparse.astype(np.float64)), rate=rate, model="dense")
+    params = unpack(stream).header.params
+    assert params["surface_stride"] >= 2
+    out = omnicodec.decompress(stream)
+    assert len(out) == params["surface_points"] < 2.5 * len(sparse)
+    dense_stream = omnicodec.compress(PointCloud(dense.astype(np.float64)), rate=rate, model="dense")
+    assert unpack(dense_stream).header.params["surface_stride"] == 1
+
+
 @pytest.fixture(scope="module")
 def surface_stream():
     rng = np.random.default_rng(5)
@@ -107,7 +146,9 @@ def test_bad_surface_streams_raise(surface_stream):
     cases = (({"surface_points": n + 1}, "surface rebuilds"), ({"surface": "spline"}, "unknown surface"),
              ({"surface": [1]}, "unknown surface"), ({"surface_points": None}, "surface points"),
              ({"surface_points": 10**12}, "surface points"), ({"surface_points": "x"}, "malformed"),
-             ({"surface_points": 1e300}, "malformed|surface points"), ({"shift": 0}, "surface points"))
+             ({"surface_points": 1e300}, "malformed|surface points"), ({"shift": 0}, "surface points"),
+             ({"surface_stride": 0}, "surface stride"), ({"surface_stride": 99}, "surface stride"),
+             ({"surface_stride": 2}, "surface rebuilds"))
     for changes, message in cases:
         with pytest.raises(CorruptStreamError, match=message):
             omnicodec.decompress(_edited(stream, **changes))
