@@ -15,7 +15,6 @@ error that grows with ``S**2``. Instead, for every decoded cell:
    voxels qualifies keeps its voxel closest to the plane, so every decoded cell yields at least one point and
    every point lies in a decoded cell. A cell with fewer than :data:`MIN_NEIGHBOURHOOD` occupied cells around it
    (itself included) has no plane: it is the one voxel at its centre (coordinates rounded down).
-
 4. **Density.** A scan sampled more sparsely than its grid (a depth camera's points a few voxels apart) would come
    back far denser than it went in. The encoder then sends a **stride** ``s`` (:func:`choose_stride`: about the
    square root of rebuilt over input points): of each plane only the voxels whose two coordinates across the
