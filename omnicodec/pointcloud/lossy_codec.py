@@ -201,11 +201,12 @@ class LossyCodec(Codec):
             "blocks": block_params,
             "surface": SURFACE_PLANES if surf else None,
             "surface_points": surface_points,
-            "surface_stride": stride if surf else None,
             "coarse_model": family,
             "coarse_sha256": coarse_net.sha256,
             "attributes": specs,
         }
+        if stride > 1:
+            header_params["surface_stride"] = stride
         header = StreamHeader(modality="pointcloud", codec=self.id, coder_id=entropy.id, params=header_params,
                               model=model_name(family), weights_sha256=bytes.fromhex(sha))
         return pack(header, chunks)

@@ -70,6 +70,7 @@ _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 _QUAD = np.stack([NORMALS[:, i] * NORMALS[:, j] * (1 if i == j else 2) for i, j in _PAIRS], axis=1)  # (K, 6)
 _NORM2 = (NORMALS**2).sum(axis=1)
 _OFFSETS = np.array([(x, y, z) for x in (-1, 0, 1) for y in (-1, 0, 1) for z in (-1, 0, 1)], dtype=np.int64)
+_OFFSET_PAIRS = np.stack([_OFFSETS[:, i] * _OFFSETS[:, j] for i, j in _PAIRS], axis=1)  # (27, 6)
 
 
 class _Cells:
@@ -98,17 +99,19 @@ def fit_normals(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     m = len(cells)
     lookup = _Cells(cells)
-    counts = np.zeros(m, np.int64)
-    s1 = np.zeros((m, 3), np.int64)
-    s2 = np.zeros((m, 6), np.int64)
-    for o in _OFFSETS:
+    pattern = np.zeros(m, np.int64)  # the neighbourhood's occupancy, one bit per offset of _OFFSETS
+    for bit, o in enumerate(_OFFSETS):
         hit = lookup.find(cells + o) >= 0 if o.any() else np.ones(m, bool)
-        counts += hit
-        s1 += hit[:, None] * o
-        s2 += hit[:, None] * np.array([o[i] * o[j] for i, j in _PAIRS])
+        pattern |= hit.astype(np.int64) << bit
+    patterns, inverse = np.unique(pattern, return_inverse=True)  # normals depend on the pattern alone
+    occupied = (patterns[:, None] >> np.arange(len(_OFFSETS))) & 1  # (U, 27)
+    counts = occupied.sum(axis=1)
+    s1 = occupied @ _OFFSETS
+    s2 = occupied @ _OFFSET_PAIRS
     scatter = counts[:, None] * s2 - np.stack([s1[:, i] * s1[:, j] for i, j in _PAIRS], axis=1)
     spread = (scatter @ _QUAD.T).astype(np.float64) / _NORM2  # exact integers, one rounding each
-    return NORMALS[np.argmin(spread, axis=1)], counts, s1
+    inverse = inverse.reshape(-1)
+    return NORMALS[np.argmin(spread, axis=1)][inverse], counts[inverse], s1[inverse]
 
 
 def _centres_dot(cells: np.ndarray, shift: int, normals: np.ndarray) -> np.ndarray:
