@@ -95,13 +95,25 @@ def collect(data, counts: list[np.ndarray] | None) -> dict[str, float]:
 MODEL: am.AttributeModel | None = None
 
 
-def weights_from_counts(counts: list[np.ndarray], alpha: float) -> np.ndarray:
-    """Integer table weights: counts plus ``alpha`` pseudo-counts of the prior, each row scaled to about 1e9."""
-    prior = am.prior_weights().astype(np.float64)
+def weights_from_counts(counts: list[np.ndarray], alpha: float, prior_weights: np.ndarray) -> np.ndarray:
+    """Integer table weights: counts plus ``alpha`` pseudo-counts of the prior (its integer weights), each row scaled
+    to about 1e9."""
+    prior = prior_weights.astype(np.float64)
     prior /= prior.sum(axis=1, keepdims=True)
     c = np.concatenate(counts).astype(np.float64)
     p = (c + alpha * prior) / (c.sum(axis=1, keepdims=True) + alpha)
     return np.floor(p * 1e9).astype(np.int64) + 1
+
+
+def report_validation(before: dict[str, float], after: dict[str, float], t0: float) -> float:
+    """Logs the validation bits per point of each cloud and rate under the prior and the trained tables; returns the
+    trained mean."""
+    log("validation bits per point, prior -> trained:")
+    for key in after:
+        log(f"  {key:24s} {before[key]:8.4f} -> {after[key]:8.4f}")
+    mean_prior, mean_new = float(np.mean(list(before.values()))), float(np.mean(list(after.values())))
+    log(f"mean {mean_prior:.4f} -> {mean_new:.4f} bits per point ({time.time() - t0:.0f} s)")
+    return mean_new
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,14 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     counts = [np.zeros((n, am.SYMBOLS), dtype=np.int64) for n in am.GROUP_CONTEXTS]
     train_prior = collect(train, counts)
     val_prior = collect(val, None)
-    weights = weights_from_counts(counts, args.alpha)
+    weights = weights_from_counts(counts, args.alpha, am.prior_weights())
     MODEL = am.AttributeModel(weights)
     val_new = collect(val, None)
-    log("validation bits per point, prior -> trained:")
-    for key in val_new:
-        log(f"  {key:24s} {val_prior[key]:8.4f} -> {val_new[key]:8.4f}")
-    mean_prior, mean_new = float(np.mean(list(val_prior.values()))), float(np.mean(list(val_new.values())))
-    log(f"mean {mean_prior:.4f} -> {mean_new:.4f} bits per point ({time.time() - t0:.0f} s)")
+    report_validation(val_prior, val_new, t0)
     if args.publish:
         data = am.model_to_bytes(weights)
         write_model(args.out, data)

@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_attributes import clouds  # noqa: E402
+from train_attributes import clouds, report_validation, weights_from_counts  # noqa: E402
 from training_common import REPO, log, write_model, write_zoo_entry  # noqa: E402
 
 from omnicodec.pointcloud import attr_raht_model as rm  # noqa: E402
@@ -48,15 +48,6 @@ def collect(data, model: rm.RahtModel, counts: list[np.ndarray] | None) -> dict[
     return bits
 
 
-def weights_from_counts(counts: list[np.ndarray], alpha: float) -> np.ndarray:
-    """Integer table weights: counts plus ``alpha`` pseudo-counts of the prior, each row scaled to about 1e9."""
-    prior = rm.prior_weights().astype(np.float64)
-    prior /= prior.sum(axis=1, keepdims=True)
-    c = np.concatenate(counts).astype(np.float64)
-    p = (c + alpha * prior) / (c.sum(axis=1, keepdims=True) + alpha)
-    return np.floor(p * 1e9).astype(np.int64) + 1
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--surfaces", type=int, default=8, help="synthetic coloured training clouds")
@@ -74,13 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     collect(train, prior, counts)
     log(f"counted {sum(int(c.sum()) for c in counts)} coefficients ({time.time() - t0:.0f} s)")
     val_prior = collect(val, prior, None)
-    weights = weights_from_counts(counts, args.alpha)
+    weights = weights_from_counts(counts, args.alpha, rm.prior_weights())
     val_new = collect(val, rm.RahtModel(weights), None)
-    log("validation bits per point, prior -> trained:")
-    for key in val_new:
-        log(f"  {key:24s} {val_prior[key]:8.4f} -> {val_new[key]:8.4f}")
-    mean_prior, mean_new = float(np.mean(list(val_prior.values()))), float(np.mean(list(val_new.values())))
-    log(f"mean {mean_prior:.4f} -> {mean_new:.4f} bits per point ({time.time() - t0:.0f} s)")
+    mean_new = report_validation(val_prior, val_new, t0)
     if args.publish:
         data = rm.model_to_bytes(weights)
         write_model(args.out, data)

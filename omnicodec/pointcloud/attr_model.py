@@ -35,7 +35,7 @@ from ..errors import ModelError
 
 __all__ = ["GROUPS", "GROUP_CONTEXTS", "HALF", "AttributeModel", "AdaptiveTables", "contexts", "chroma_contexts",
            "bin_log", "prior_weights", "count_values", "KIND", "DEFAULT_MODEL", "load_model", "model_to_bytes",
-           "PRIOR_COUNT"]
+           "model_loader", "PRIOR_COUNT"]
 
 GROUPS = ("luma", "chroma", "scalar", "luma_lossy", "chroma_lossy", "scalar_lossy")
 """Value groups."""
@@ -101,14 +101,20 @@ class AttributeModel:
     Attributes:
         weights: ``(sum(GROUP_CONTEXTS), SYMBOLS)`` int64 integer weights (trained counts plus prior).
         sha256: of the weights file, when loaded from the zoo ("" otherwise).
+
+    A model with another group layout (:class:`~.attr_raht_model.RahtModel`) subclasses it with its own
+    ``offsets`` (first row of each group, then the row count) and ``label``.
     """
+
+    offsets = _OFFSETS
+    label = "attribute"
 
     def __init__(self, weights: np.ndarray, sha256: str = "") -> None:
         w = np.asarray(weights)
-        if w.shape != (int(_OFFSETS[-1]), SYMBOLS) or not np.issubdtype(w.dtype, np.integer):
-            raise ModelError(f"attribute model weights have shape {w.shape} and dtype {w.dtype}")
+        if w.shape != (int(self.offsets[-1]), SYMBOLS) or not np.issubdtype(w.dtype, np.integer):
+            raise ModelError(f"{self.label} model weights have shape {w.shape} and dtype {w.dtype}")
         if w.min() < 1 or w.max() > 1 << 40:
-            raise ModelError("attribute model weights must be positive integers below 2**40")
+            raise ModelError(f"{self.label} model weights must be positive integers below 2**40")
         self.weights = w.astype(np.int64)
         self.sha256 = sha256
         freqs = normalize_weights(self.weights).astype(np.float64)
@@ -117,7 +123,7 @@ class AttributeModel:
         self._prior = (self.weights * (PRIOR_COUNT * _UNIT)) // total + 1  # the learned table as pseudo-counts
 
     def group_rows(self, group: int) -> slice:
-        return slice(int(_OFFSETS[group]), int(_OFFSETS[group + 1]))
+        return slice(int(self.offsets[group]), int(self.offsets[group + 1]))
 
     def symbol_bits(self, group: int) -> np.ndarray:
         """``(GROUP_CONTEXTS[group], SYMBOLS)`` float64 bits of each symbol under the learned tables of ``group``."""
@@ -167,24 +173,29 @@ def count_values(values: np.ndarray, ctx: np.ndarray, contexts_in_group: int) ->
     return np.bincount(flat, minlength=contexts_in_group * SYMBOLS).reshape(contexts_in_group, SYMBOLS)
 
 
-def model_to_bytes(weights: np.ndarray) -> bytes:
-    """The ``.npz`` bytes of a model file (checked by building the model)."""
-    AttributeModel(weights)
+def model_to_bytes(weights: np.ndarray, cls: type[AttributeModel] = AttributeModel) -> bytes:
+    """The ``.npz`` bytes of a model file of class ``cls`` (checked by building the model)."""
+    cls(weights)
     buf = io.BytesIO()
     np.savez_compressed(buf, weights=np.asarray(weights, np.int64))
     return buf.getvalue()
 
 
-def _from_bytes(data: bytes) -> AttributeModel:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            w = z["weights"]
-    except Exception as exc:  # noqa: BLE001 - numpy raises many types for foreign bytes
-        raise ModelError(f"not an attribute model file ({type(exc).__name__}: {exc})") from None
-    return AttributeModel(w, hashlib.sha256(data).hexdigest())
+def model_loader(cls: type[AttributeModel]):
+    """The zoo loader of ``cls`` models: file bytes -> model (:class:`ModelError` for foreign bytes)."""
+
+    def from_bytes(data: bytes) -> AttributeModel:
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                w = z["weights"]
+        except Exception as exc:  # noqa: BLE001 - numpy raises many types for foreign bytes
+            raise ModelError(f"not a file of the {cls.label} model ({type(exc).__name__}: {exc})") from None
+        return cls(w, hashlib.sha256(data).hexdigest())
+
+    return from_bytes
 
 
-zoo.register_loader(KIND, _from_bytes)
+zoo.register_loader(KIND, model_loader(AttributeModel))
 
 
 def load_model(name: str = DEFAULT_MODEL) -> AttributeModel:

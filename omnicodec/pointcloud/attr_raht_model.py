@@ -10,21 +10,18 @@ A quantised transform coefficient belongs to a **group** (luma or chroma of a co
 each binned on a half-octave scale (:func:`.attr_model.bin_log`), 16 x 8 = 128 contexts; chroma also bins the
 size of the same coefficient's luma value (x 4 = 512).
 
-The prior of each context is learned from training clouds (``tools/train_attributes.py --raht``) and shipped in the
+The prior of each context is learned from training clouds (``tools/train_attributes_raht.py``) and shipped in the
 model zoo (kind ``attributes_raht``); while a cloud is coded, each context adds the values coded in it
 (:class:`~.attr_model.AdaptiveTables`). Integers only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-
 import numpy as np
 
 from .. import zoo
-from ..errors import ModelError
-from .attr_model import HALF, SYMBOLS, AdaptiveTables, bin_log, count_values
+from .attr_model import HALF, SYMBOLS, AdaptiveTables, AttributeModel, bin_log, count_values, model_loader
+from .attr_model import model_to_bytes as _model_to_bytes
 
 __all__ = ["GROUPS", "GROUP_CONTEXTS", "RahtModel", "AdaptiveTables", "contexts", "chroma_contexts", "prior_weights",
            "count_values", "KIND", "DEFAULT_MODEL", "load_model", "model_to_bytes", "HALF", "SYMBOLS"]
@@ -36,9 +33,6 @@ EARLIER_BINS = 4
 LUMA_BINS = 4
 GROUP_CONTEXTS = tuple(ACT_BINS * EARLIER_BINS * (LUMA_BINS if g == "chroma" else SIDE_BINS) for g in GROUPS)
 _OFFSETS = np.concatenate([[0], np.cumsum(GROUP_CONTEXTS)]).astype(np.int64)
-_UNIT = 256
-PRIOR_COUNT = 256
-"""How many observations a context's prior table is worth before the cloud's own values."""
 KIND = "attributes_raht"
 DEFAULT_MODEL = "attributes_raht"
 
@@ -69,51 +63,24 @@ def prior_weights() -> np.ndarray:
     return np.stack(rows)
 
 
-class RahtModel:
-    """The prior tables of every group.
+class RahtModel(AttributeModel):
+    """The prior tables of every RAHT group (the layout of :data:`GROUP_CONTEXTS`).
 
     Attributes:
         weights: ``(sum(GROUP_CONTEXTS), SYMBOLS)`` int64 integer weights.
         sha256: of the weights file when loaded from the zoo ("" otherwise).
     """
 
-    def __init__(self, weights: np.ndarray, sha256: str = "") -> None:
-        w = np.asarray(weights)
-        if w.shape != (int(_OFFSETS[-1]), SYMBOLS) or not np.issubdtype(w.dtype, np.integer):
-            raise ModelError(f"RAHT attribute model weights have shape {w.shape} and dtype {w.dtype}")
-        if w.min() < 1 or w.max() > 1 << 40:
-            raise ModelError("RAHT attribute model weights must be positive integers below 2**40")
-        self.weights = w.astype(np.int64)
-        self.sha256 = sha256
-        total = self.weights.sum(axis=1, keepdims=True)
-        self._prior = (self.weights * (PRIOR_COUNT * _UNIT)) // total + 1
-
-    def group_rows(self, group: int) -> slice:
-        return slice(int(_OFFSETS[group]), int(_OFFSETS[group + 1]))
-
-    def prior(self, group: int) -> np.ndarray:
-        """``(GROUP_CONTEXTS[group], SYMBOLS)`` int64 pseudo-counts (1/256 observation units) of ``group``."""
-        return self._prior[self.group_rows(group)]
+    offsets = _OFFSETS
+    label = "RAHT attribute"
 
 
 def model_to_bytes(weights: np.ndarray) -> bytes:
     """The ``.npz`` bytes of a model file (checked by building the model)."""
-    RahtModel(weights)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, weights=np.asarray(weights, np.int64))
-    return buf.getvalue()
+    return _model_to_bytes(weights, RahtModel)
 
 
-def _from_bytes(data: bytes) -> RahtModel:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            w = z["weights"]
-    except Exception as exc:  # noqa: BLE001 - numpy raises many types for foreign bytes
-        raise ModelError(f"not a RAHT attribute model file ({type(exc).__name__}: {exc})") from None
-    return RahtModel(w, hashlib.sha256(data).hexdigest())
-
-
-zoo.register_loader(KIND, _from_bytes)
+zoo.register_loader(KIND, model_loader(RahtModel))
 
 
 def load_model(name: str = DEFAULT_MODEL) -> RahtModel:

@@ -20,20 +20,7 @@ from omnicodec.pointcloud.attr_lod import build_levels, point_levels
 from omnicodec.pointcloud.attributes import encode_attribute
 from omnicodec.pointcloud.octree import morton_encode
 from omnicodec.types import PointCloud
-
-
-def _sphere(n_side: int = 48, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A voxelised sphere shell with a smooth colour field plus noise: ``(coords int64, rgb uint8)``."""
-    rng = np.random.default_rng(seed)
-    g = np.arange(n_side)
-    x, y, z = np.meshgrid(g, g, g, indexing="ij")
-    r = np.sqrt((x - n_side / 2) ** 2 + (y - n_side / 2) ** 2 + (z - n_side / 2) ** 2)
-    shell = np.abs(r - n_side / 2.5) < 0.7
-    coords = np.stack([x[shell], y[shell], z[shell]], axis=1).astype(np.int64)
-    t = coords / n_side
-    rgb = 255 * np.stack([t[:, 0], 0.5 + 0.5 * np.sin(6 * t[:, 1]), t[:, 2] ** 2], axis=1)
-    rgb += rng.normal(0, 2, rgb.shape)
-    return coords, np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+from tests.pointcloud.helpers import coloured_sphere
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +36,7 @@ def test_point_levels_by_hand():
 
 
 def test_every_point_is_coded_once_after_its_predictors():
-    coords, _ = _sphere(24)
+    coords, _ = coloured_sphere(24)
     keys = morton_encode(coords)
     order = np.argsort(keys, kind="stable")
     coords, keys = coords[order], keys[order]
@@ -67,7 +54,7 @@ def test_every_point_is_coded_once_after_its_predictors():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_colour_lossless_is_exact(model, seed):
-    coords, rgb = _sphere(40, seed)
+    coords, rgb = coloured_sphere(40, seed)
     perm = np.random.default_rng(seed).permutation(len(coords))  # any point order
     coords, rgb = coords[perm], rgb[perm]
     data, rec = ac.encode_predictive(coords, rgb, "colour", None, model)
@@ -78,7 +65,7 @@ def test_colour_lossless_is_exact(model, seed):
 
 
 def test_scalar_lossless_float_and_integer(model):
-    coords, rgb = _sphere(32)
+    coords, rgb = coloured_sphere(32)
     levels = (rgb[:, 0] // 3).astype(np.float32) / np.float32(100)  # about 85 distinct float values
     data, rec = ac.encode_predictive(coords, levels, "scalar", None, model)
     out = ac.decode_predictive(data, coords, "scalar", None, np.dtype(np.float32), True, model)
@@ -89,7 +76,7 @@ def test_scalar_lossless_float_and_integer(model):
 
 
 def test_lossy_rates_trade_bits_for_quality(model):
-    coords, rgb = _sphere(48)
+    coords, rgb = coloured_sphere(48)
     bits, psnr = [], []
     for rate in (1, 4, 8):
         data, rec = ac.encode_predictive(coords, rgb, "colour", rate, model)
@@ -104,7 +91,7 @@ def test_lossy_rates_trade_bits_for_quality(model):
 
 
 def _cloud(n_side: int = 40) -> PointCloud:
-    coords, rgb = _sphere(n_side)
+    coords, rgb = coloured_sphere(n_side)
     intensity = (rgb[:, 1] / 255).astype(np.float32)
     normals = np.random.default_rng(3).normal(size=(len(coords), 3)).astype(np.float32)
     return PointCloud(coords.astype(np.float32), {"rgb": rgb, "intensity": intensity, "normals": normals})
@@ -125,7 +112,7 @@ def test_codec_lossless_attributes(codec):
 
 
 def test_codec_duplicates_keep_every_value():
-    coords, rgb = _sphere(24)
+    coords, rgb = coloured_sphere(24)
     coords = np.concatenate([coords, coords[:50]])
     rgb = np.concatenate([rgb, rgb[:50][:, ::-1]])  # repeated voxels with other colours
     cloud = PointCloud(coords.astype(np.float64), {"rgb": rgb})
@@ -156,7 +143,7 @@ def test_lossy_geometry_recolours_and_codes_attributes():
 
 def test_streams_without_a_method_still_decode():
     """Streams written before the predictive codec carry byte-plane payloads and no ``method``: they decode."""
-    cloud = PointCloud(_sphere(24)[0].astype(np.float64), {"rgb": _sphere(24)[1]})
+    cloud = PointCloud(coloured_sphere(24)[0].astype(np.float64), {"rgb": coloured_sphere(24)[1]})
     stream = unpack(omnicodec.compress(cloud, codec="octree"))
     params = dict(stream.header.params)
     spec = {k: v for k, v in params["attributes"][0].items() if k in ("name", "dtype", "channels", "shape_1d")}
@@ -191,7 +178,7 @@ def _with_attr(stream: bytes, payload: bytes | None = None, **spec_changes) -> b
     ({"model": 7}, CorruptStreamError),
 ])
 def test_bad_attribute_payloads_are_refused(change, error):
-    coords, rgb = _sphere(20)
+    coords, rgb = coloured_sphere(20)
     stream = omnicodec.compress(PointCloud(coords.astype(np.float64), {"rgb": rgb}), codec="octree", attr_rate=4)
     payload = change.pop("payload", None)
     with pytest.raises(error):
@@ -199,7 +186,7 @@ def test_bad_attribute_payloads_are_refused(change, error):
 
 
 def test_truncated_and_flipped_payloads_fail_cleanly():
-    coords, rgb = _sphere(24)
+    coords, rgb = coloured_sphere(24)
     stream = omnicodec.compress(PointCloud(coords.astype(np.float64), {"rgb": rgb}), codec="octree")
     payload = unpack(stream).chunks_named("ATTR")[0]
     for bad in (payload[: len(payload) // 2], payload[:-3], payload + b"\x00\x01"):
@@ -209,13 +196,13 @@ def test_truncated_and_flipped_payloads_fail_cleanly():
 
 @pytest.mark.parametrize("rate", [0, 9, 2.5, "3", True])
 def test_bad_attr_rate_is_an_input_error(rate):
-    coords, rgb = _sphere(16)
+    coords, rgb = coloured_sphere(16)
     with pytest.raises(InputError, match="attribute rate"):
         omnicodec.compress(PointCloud(coords.astype(np.float64), {"rgb": rgb}), codec="octree", attr_rate=rate)
 
 
 def test_cli_attr_rate(tmp_path):
-    coords, rgb = _sphere(32)
+    coords, rgb = coloured_sphere(32)
     src = tmp_path / "c.ply"
     omnicodec.write(src, PointCloud(coords.astype(np.float32), {"rgb": rgb}))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -235,7 +222,7 @@ def test_cli_attr_rate(tmp_path):
 
 
 def test_decoding_is_identical_in_another_process_with_one_thread(tmp_path):
-    coords, rgb = _sphere(40)
+    coords, rgb = coloured_sphere(40)
     stream = omnicodec.compress(PointCloud(coords.astype(np.float64), {"rgb": rgb}), codec="octree", attr_rate=5)
     (tmp_path / "s.omc").write_bytes(stream)
     here = hashlib.sha256(omnicodec.decompress(stream).attributes["rgb"].tobytes()).hexdigest()

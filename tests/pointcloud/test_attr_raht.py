@@ -8,19 +8,7 @@ import pytest
 from omnicodec.errors import CorruptStreamError
 from omnicodec.pointcloud import attr_raht as ar
 from omnicodec.pointcloud import attr_raht_model as rm
-
-
-def _sphere(n_side: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    g = np.arange(n_side)
-    x, y, z = np.meshgrid(g, g, g, indexing="ij")
-    r = np.sqrt((x - n_side / 2) ** 2 + (y - n_side / 2) ** 2 + (z - n_side / 2) ** 2)
-    shell = np.abs(r - n_side / 2.5) < 0.7
-    coords = np.stack([x[shell], y[shell], z[shell]], axis=1).astype(np.int64)
-    t = coords / n_side
-    rgb = 255 * np.stack([t[:, 0], 0.5 + 0.5 * np.sin(6 * t[:, 1]), t[:, 2] ** 2], axis=1)
-    rgb += rng.normal(0, 2, rgb.shape)
-    return coords, np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+from tests.pointcloud.helpers import coloured_sphere
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +29,7 @@ def test_ycbcr_round_trip_is_exact_on_every_colour_level():
 
 
 def test_decoder_rebuilds_what_the_encoder_reconstructed(model):
-    coords, rgb = _sphere()
+    coords, rgb = coloured_sphere(40)
     x = ar.rgb_to_ycbcr(rgb)
     for rate in (1, 5, 8):
         data, rec = ar.encode_raht(coords, x, "colour", rate, model)
@@ -50,7 +38,7 @@ def test_decoder_rebuilds_what_the_encoder_reconstructed(model):
 
 
 def test_higher_rates_cost_more_and_get_closer(model):
-    coords, rgb = _sphere()
+    coords, rgb = coloured_sphere(40)
     x = ar.rgb_to_ycbcr(rgb)
     sizes, psnrs = [], []
     for rate in (1, 4, 8):
@@ -64,14 +52,14 @@ def test_higher_rates_cost_more_and_get_closer(model):
 def test_the_transform_inverts_when_steps_are_tiny(model):
     """Orthonormal butterflies and their inverse: with steps of 1e-4 the means come back to within the root mean's
     1/32 rounding (the only other loss)."""
-    coords, rgb = _sphere(24)
+    coords, rgb = coloured_sphere(24)
     x = ar.rgb_to_ycbcr(rgb)
     _, rec = ar.encode_raht(coords, x, "colour", 8, model, scale=1e-4)
     assert np.abs(rec - x).max() < 1 / 32 + 1e-3
 
 
 def test_a_constant_colour_costs_almost_nothing_and_is_exact(model):
-    coords, _ = _sphere()
+    coords, _ = coloured_sphere(40)
     rgb = np.tile(np.array([[200, 30, 90]], np.uint8), (len(coords), 1))
     data, rec = ar.encode_raht(coords, ar.rgb_to_ycbcr(rgb), "colour", 8, model)
     assert len(data) < 60
@@ -79,7 +67,7 @@ def test_a_constant_colour_costs_almost_nothing_and_is_exact(model):
 
 
 def test_points_in_one_voxel_share_its_mean(model):
-    coords, rgb = _sphere(16)
+    coords, rgb = coloured_sphere(16)
     coords = np.concatenate([coords, coords[:5]])
     rgb = np.concatenate([rgb, 255 - rgb[:5]])
     x = ar.rgb_to_ycbcr(rgb)
@@ -90,7 +78,7 @@ def test_points_in_one_voxel_share_its_mean(model):
 
 
 def test_every_voxel_is_a_child_once():
-    coords, _ = _sphere(20)
+    coords, _ = coloured_sphere(20)
     tree = ar.RahtTree(coords)
     last = tree.levels[-1]
     children = np.sort(last.slots[last.slots >= 0])
@@ -110,7 +98,7 @@ def test_empty_and_single_point_clouds(model):
 
 
 def test_bad_payloads_raise_the_documented_error(model):
-    coords, rgb = _sphere(20)
+    coords, rgb = coloured_sphere(20)
     data, _ = ar.encode_raht(coords, ar.rgb_to_ycbcr(rgb), "colour", 4, model)
     for bad in (b"", b"\x09" + data[1:], data[:10]):
         with pytest.raises(CorruptStreamError):

@@ -24,6 +24,7 @@ from omnicodec.pointcloud.recolour import transfer_attributes
 from omnicodec.sparse import SparseTensor
 from omnicodec.types import PointCloud
 from tests.conftest import REPO
+from tests.pointcloud.helpers import with_params
 
 
 def _surface(rng, n=60000, size=120):
@@ -197,7 +198,7 @@ def test_geometry_only_rate_points_decode_the_coarsened_cells_exactly(rng):
         assert np.array_equal(got, expect[np.lexsort(expect.T[::-1])])
         expected = transfer_attributes(cloud, out.positions)["intensity"]  # recoloured, then coded losslessly
         assert np.array_equal(out.attributes["intensity"], expected)
-    bad = _with_params(stream, blocks=[dict(b, counts=[5, 6, 7]) for b in s.header.params["blocks"]])
+    bad = with_params(stream, blocks=[dict(b, counts=[5, 6, 7]) for b in s.header.params["blocks"]])
     with pytest.raises(CorruptStreamError, match="malformed"):
         omnicodec.decompress(bad)
     extra = pack(s.header, [Chunk(c.tag, c.data) for c in s.chunks] + [Chunk("LATN", b"\0" * 8)])
@@ -229,14 +230,6 @@ def test_bad_options_raise_input_error(dense_cloud):
         omnicodec.compress(dense_cloud, codec="learned", rate=2)
 
 
-def _with_params(stream: bytes, **changes) -> bytes:
-    s = unpack(stream)
-    params = json.loads(json.dumps(s.header.params))
-    params.update(changes)
-    header = type(s.header)(**{**s.header.__dict__, "params": params})
-    return pack(header, [Chunk(c.tag, c.data) for c in s.chunks])
-
-
 def test_corrupt_and_truncated_streams_raise(dense_cloud):
     stream = omnicodec.compress(dense_cloud, rate=2)
     with pytest.raises(BitstreamError):
@@ -244,15 +237,15 @@ def test_corrupt_and_truncated_streams_raise(dense_cloud):
     blocks = unpack(stream).header.params["blocks"]
     bad = [dict(b, counts=[b["counts"][0], b["counts"][1], 10**9]) for b in blocks]
     with pytest.raises(CorruptStreamError, match="impossible voxel counts"):
-        omnicodec.decompress(_with_params(stream, blocks=bad))
+        omnicodec.decompress(with_params(stream, blocks=bad))
     with pytest.raises(CorruptStreamError, match="points"):
-        omnicodec.decompress(_with_params(stream, points=5))
+        omnicodec.decompress(with_params(stream, points=5))
     with pytest.raises(CorruptStreamError, match="gain index"):
-        omnicodec.decompress(_with_params(stream, gain=17))
+        omnicodec.decompress(with_params(stream, gain=17))
     with pytest.raises(CorruptStreamError, match="malformed"):
-        omnicodec.decompress(_with_params(stream, blocks="x"))
+        omnicodec.decompress(with_params(stream, blocks="x"))
     with pytest.raises(ModelError, match="coarse geometry"):
-        omnicodec.decompress(_with_params(stream, coarse_sha256="0" * 64))
+        omnicodec.decompress(with_params(stream, coarse_sha256="0" * 64))
 
 
 def test_model_bytes_round_trip_and_bad_bytes():

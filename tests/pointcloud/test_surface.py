@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 import omnicodec
-from omnicodec.bitstream import Chunk, pack, unpack
+from omnicodec.bitstream import unpack
 from omnicodec.errors import CorruptStreamError
 from omnicodec.metrics import point_metrics
 from omnicodec.pointcloud import surface as sf
 from omnicodec.pointcloud.lossy_zoo import RATE_POINTS, rate_point
 from omnicodec.types import PointCloud
+from tests.pointcloud.helpers import with_params
 
 PLANE = np.array([0.3, -0.2, 1.0])  # z = 40 - 0.3 x + 0.2 y, as n . x = 40
 
@@ -132,14 +131,6 @@ def test_surface_rate_points_decode_to_full_resolution_points(surface_stream):
     assert m["d1_psnr"] > point_metrics(cloud, centres, peak=1023.0, hausdorff=False)["d1_psnr"] + 5.0
 
 
-def _edited(stream: bytes, **changes) -> bytes:
-    s = unpack(stream)
-    params = json.loads(json.dumps(s.header.params))
-    params.update(changes)
-    header = type(s.header)(**{**s.header.__dict__, "params": params})
-    return pack(header, [Chunk(c.tag, c.data) for c in s.chunks])
-
-
 def test_bad_surface_streams_raise(surface_stream):
     _, _, stream = surface_stream
     n = unpack(stream).header.params["surface_points"]
@@ -151,4 +142,4 @@ def test_bad_surface_streams_raise(surface_stream):
              ({"surface_stride": 2}, "surface rebuilds"))
     for changes, message in cases:
         with pytest.raises(CorruptStreamError, match=message):
-            omnicodec.decompress(_edited(stream, **changes))
+            omnicodec.decompress(with_params(stream, **changes))

@@ -1,0 +1,33 @@
+"""Helpers shared by the point-cloud tests: small synthetic clouds, edited stream headers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from omnicodec.bitstream import Chunk, pack, unpack
+
+
+def coloured_sphere(n_side: int = 48, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A voxelised sphere shell in an ``n_side`` cube with a smooth colour field plus noise: ``(coords int64,
+    rgb uint8)``."""
+    rng = np.random.default_rng(seed)
+    g = np.arange(n_side)
+    x, y, z = np.meshgrid(g, g, g, indexing="ij")
+    r = np.sqrt((x - n_side / 2) ** 2 + (y - n_side / 2) ** 2 + (z - n_side / 2) ** 2)
+    shell = np.abs(r - n_side / 2.5) < 0.7
+    coords = np.stack([x[shell], y[shell], z[shell]], axis=1).astype(np.int64)
+    t = coords / n_side
+    rgb = 255 * np.stack([t[:, 0], 0.5 + 0.5 * np.sin(6 * t[:, 1]), t[:, 2] ** 2], axis=1)
+    rgb += rng.normal(0, 2, rgb.shape)
+    return coords, np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def with_params(stream: bytes, **changes) -> bytes:
+    """``stream`` with its header's parameters updated by ``changes`` (chunks unchanged)."""
+    s = unpack(stream)
+    params = json.loads(json.dumps(s.header.params))
+    params.update(changes)
+    header = type(s.header)(**{**s.header.__dict__, "params": params})
+    return pack(header, [Chunk(c.tag, c.data) for c in s.chunks])
