@@ -1,22 +1,22 @@
-"""The learned image codec (codec id ``image``): any RGB 8-bit image, rate points 1..8, one stream.
+"""The image codec (codec id ``image``): any RGB or grey 8-bit image, rate points 1..8, one stream, two cores.
 
-``compress(image, rate=R)`` pads the image to a multiple of 64 pixels (edge replication), runs the analysis in
-windows (:mod:`.tiling`), scales the latent by the rate point's gain vector and codes it in entropy tiles of
-``tile`` x ``tile`` latent elements (1024 x 1024 pixels by default), each tile one ``TILE`` chunk holding its
-hyper-latent and latent (:mod:`.latent_coder`). The decoder decodes every tile, assembles the latent and runs the
-synthesis in windows; only the uint8 image and its latent (96 floats per 256 pixels) are ever held whole, so
-memory grows by about 4.5 bytes per pixel beyond a fixed window cost.
+**Wavelet core** (the default, model ``image_wavelet``; :mod:`.wavelet`): BT.709 Y'CbCr, a CDF 9/7 wavelet of up to
+6 levels, dead-zone quantisation with the same pixel-domain step in every band, and the values coded plane by plane
+with learned context tables that adapt to the image (:mod:`.subband_coder`, :mod:`.subband_model`). One ``PLNE``
+chunk per plane. Memory is about 60 bytes per pixel at the peak (one plane's transform and contexts at a time).
+Header parameters: ``transform`` (``"cdf97"``), ``height``, ``width``, ``channels`` (1 or 3), ``rate``, ``chroma``
+(chroma step factor in 1/16), ``wrap`` and ``sphere`` (panoramas).
 
-Rate point ``R`` (1 = lowest rate) is gain level ``R - 1`` of the model; the levels were trained with the
-rate-distortion trade-offs of :data:`.model.LAMBDAS`. Grey images are coded as RGB and returned grey.
+**Hyperprior autoencoder** (``model="image_core"``, kind ``image``): pads the image to a multiple of 64 pixels, runs
+the analysis in windows (:mod:`.tiling`), scales the latent by the rate point's gain vector and codes it in entropy
+tiles of ``tile`` x ``tile`` latent elements, each tile one ``TILE`` chunk holding its hyper-latent and latent
+(:mod:`.latent_coder`). Header parameters: ``height``, ``width``, ``channels``, ``rate``, ``tile``, ``wrap``,
+``sphere``. Rate point ``R`` is gain level ``R - 1``, trained with the trade-offs of :data:`.model.LAMBDAS`.
 
-Decoding is exact where it matters for the stream: every probability comes from integers (see :mod:`.latent_coder`),
-so the decoded latents are identical on every machine, thread count and device. The synthesis transform is float32;
-its output is rounded to 8 bits, and identical across thread counts on one machine (tested).
-
-Header parameters: ``height``, ``width``, ``channels`` (1 or 3), ``rate``, ``tile`` (latent elements per tile
-side), ``wrap`` (horizontal wrap-around, for panoramas) and ``sphere`` (latitude-dependent latent gains, for
-panoramas). The model's name and weights sha256 are in the header too.
+Decoding is exact where it matters for the stream: every probability comes from integers, so the decoded values
+are identical on every machine, thread count and device. The wavelet core's inverse transform is elementwise float64
+(the same on every IEEE machine); the autoencoder's synthesis is float32, identical across thread counts on one
+machine (tested). The model's name and weights sha256 are in the header.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import zoo
 from ..bitstream import Chunk, Stream, StreamHeader, limits, pack
 from ..codecs.registry import Codec, register_codec
 from ..entropy import get_coder
@@ -34,9 +35,11 @@ from ..errors import CorruptStreamError, InputError
 from ..omni.latitude import latent_row_gains
 from ..progress import progress_bar
 from ..types import ErpImage
+from . import dwt, wavelet
 from .latent_coder import HYPER_FACTOR, decode_tile, encode_tile
 from .model import DOWNSCALE, LAMBDAS, GainHyperprior
 from .models import load_image_model, stream_model
+from .subband_model import KIND as wavelet_kind
 from .tiling import analysis_windowed, synthesis_windowed, windows
 
 __all__ = ["ImageParams", "ImageCodec", "encode_pixels", "decode_pixels", "RATES", "MAX_SIDE", "DEFAULT_RATE"]
@@ -189,10 +192,14 @@ def decode_pixels(net: GainHyperprior, chunks: list[bytes], params: ImageParams,
 
 @register_codec("image", "image")
 class ImageCodec(Codec):
-    """Learned image codec: any RGB or grey 8-bit image at rate points 1..8 (``rate``)."""
+    """Image codec: any RGB or grey 8-bit image at rate points 1..8 (``rate``).
 
-    description = "learned image codec (hyperprior, exact entropy parameters), rate points 1-8"
-    default_model = "image_core"
+    Two cores share the codec id: the wavelet core (:mod:`.wavelet`, learned context tables; the default) and the
+    learned hyperprior autoencoder (``model="image_core"`` / ``"image_erp"``, kind ``image``). A stream names its core
+    in its header (``transform: cdf97`` for the wavelet core), and both decode."""
+
+    description = "image codec (CDF 9/7 wavelet and learned context tables, or the hyperprior), rate points 1-8"
+    default_model = "image_wavelet"
     wrap = False
     sphere = False
 
@@ -200,7 +207,8 @@ class ImageCodec(Codec):
         return ImageParams(pixels.shape[0], pixels.shape[1], channels, rate, tile, self.wrap, self.sphere)
 
     def compress(self, data: ErpImage, *, rate: int = DEFAULT_RATE, coder: str | int = "constriction",
-                 model: str | None = None, tile: int = DEFAULT_TILE, progress: bool = False, **unknown: Any) -> bytes:
+                 model: str | None = None, tile: int = DEFAULT_TILE, chroma: float = 1.0, progress: bool = False,
+                 **unknown: Any) -> bytes:
         """Encode ``data`` (an :class:`~omnicodec.types.ErpImage`, or an ``(H, W[, C])`` uint8 array) at rate point
         ``rate`` (1 = lowest .. 8; default 4).
 
@@ -208,21 +216,31 @@ class ImageCodec(Codec):
             data: the image: ``(H, W, 3)`` RGB or ``(H, W)`` / ``(H, W, 1)`` grey, uint8, any size.
             rate: rate point.
             coder: entropy coder.
-            model: image model name in the zoo (default ``image_core``; ``image_erp`` for ``erp``).
-            tile: latent elements per entropy-tile side (16 pixels each); 64 = 1024-pixel tiles.
-            progress: show a progress bar over the tiles.
+            model: model name in the zoo: ``image_wavelet`` (default; the wavelet core's context tables), or an
+                autoencoder of kind ``image`` (``image_core``; ``image_erp`` for panoramas).
+            tile: autoencoder only: latent elements per entropy-tile side (16 pixels each); 64 = 1024-pixel tiles.
+            chroma: wavelet core only: chroma quantiser step relative to luma (0.25 to 16, in steps of 1/16).
+            progress: show a progress bar over the tiles or planes.
 
         Raises:
-            InputError: not an 8-bit grey or RGB image, a bad rate, tile or option.
+            InputError: not an 8-bit grey or RGB image, a bad rate, tile or option, or an unknown model.
         """
         if unknown:
             raise InputError(f"{self.id} codec: unknown option(s) {', '.join(sorted(unknown))}")
         pixels, channels = _as_rgb(data.pixels if isinstance(data, ErpImage) else data)
         params = self._params(pixels, channels, _integer(rate, "rate"), _integer(tile, "tile"))
+        chroma16 = wavelet.check_chroma(chroma)
         name = model or self.default_model
+        coder_id = get_coder(coder).id
+        if zoo.entry(name)["kind"] == wavelet_kind:
+            ctx_model, sha = load_image_model(name, wavelet_kind)
+            wrap = self.wrap and dwt.can_wrap(params.width, wavelet.levels_for(params.height, params.width))
+            wp = wavelet.WaveletParams(params.height, params.width, channels, params.rate, chroma16, wrap, self.sphere)
+            chunks = wavelet.encode(pixels, wp, ctx_model, coder, progress)
+            header = StreamHeader("image", self.id, coder_id, wp.to_header(), name, bytes.fromhex(sha))
+            return pack(header, chunks)
         net, sha = load_image_model(name)
         chunks = encode_pixels(net, pixels, params, coder, progress)
-        coder_id = get_coder(coder).id
         header = StreamHeader("image", self.id, coder_id, params.to_header(), name, bytes.fromhex(sha))
         return pack(header, chunks)
 
@@ -233,13 +251,25 @@ class ImageCodec(Codec):
             CorruptStreamError: inconsistent parameters or payloads.
             ModelError: the stream's model is not installed here.
         """
-        params = ImageParams.from_header(stream.header.params)
-        if params.wrap != self.wrap or params.sphere != self.sphere:
-            raise CorruptStreamError(f"{self.id} stream with wrap={params.wrap} sphere={params.sphere}")
-        net = stream_model(stream.header)
-        pixels = decode_pixels(net, stream.chunks_named("TILE"), params, stream.header.coder_id, progress)
-        if len(stream.chunks) != len(params.tiles()):
-            raise CorruptStreamError("image stream holds chunks other than its tiles")
-        if params.channels == 1:
+        p = stream.header.params
+        if isinstance(p, dict) and "transform" in p:
+            wp = wavelet.WaveletParams.from_header(p, MAX_SIDE, limits.MAX_PIXELS)
+            if wp.sphere != self.sphere or (wp.wrap and not self.wrap):
+                raise CorruptStreamError(f"{self.id} stream with wrap={wp.wrap} sphere={wp.sphere}")
+            ctx_model = stream_model(stream.header, wavelet_kind)
+            if len(stream.chunks) != wp.planes or stream.chunks_named("PLNE") != [c.data for c in stream.chunks]:
+                raise CorruptStreamError("image stream holds chunks other than its planes")
+            pixels = wavelet.decode(stream.chunks_named("PLNE"), wp, ctx_model, stream.header.coder_id, progress)
+            channels, rate = wp.channels, wp.rate
+        else:
+            params = ImageParams.from_header(p)
+            if params.wrap != self.wrap or params.sphere != self.sphere:
+                raise CorruptStreamError(f"{self.id} stream with wrap={params.wrap} sphere={params.sphere}")
+            net = stream_model(stream.header)
+            pixels = decode_pixels(net, stream.chunks_named("TILE"), params, stream.header.coder_id, progress)
+            if len(stream.chunks) != len(params.tiles()):
+                raise CorruptStreamError("image stream holds chunks other than its tiles")
+            channels, rate = params.channels, params.rate
+        if channels == 1:
             pixels = np.round(pixels.mean(axis=2, keepdims=True)).astype(np.uint8)
-        return ErpImage(pixels, metadata={"codec": self.id, "rate": params.rate})
+        return ErpImage(pixels, metadata={"codec": self.id, "rate": rate})

@@ -7,6 +7,7 @@ runs); the sizes of :class:`~.model.ImageModelConfig` are read from the tensor s
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import torch
 
@@ -58,25 +59,26 @@ def model_from_bytes(data: bytes) -> GainHyperprior:
 zoo.register_loader(KIND, model_from_bytes)
 
 
-def load_image_model(name: str) -> tuple[GainHyperprior, str]:
-    """The installed image model ``name`` and its weights sha256 (hex).
+def load_image_model(name: str, kind: str = KIND) -> tuple[Any, str]:
+    """The installed image model ``name`` of zoo kind ``kind`` and its weights sha256 (hex): a
+    :class:`GainHyperprior` for kind ``image``, a :class:`~.subband_model.SubbandModel` for ``image_contexts``.
 
     Raises:
         InputError: no image model of that name.
         ModelError: its file is missing or damaged.
     """
-    net = zoo.load(name, KIND)
-    return net, zoo.entry(name, KIND)["sha256"]
+    net = zoo.load(name, kind)
+    return net, zoo.entry(name, kind)["sha256"]
 
 
-def stream_model(header: StreamHeader) -> GainHyperprior:
+def stream_model(header: StreamHeader, kind: str = KIND) -> Any:
     """The model a stream was coded with, checked against the sha256 in its header.
 
     Raises:
         ModelError: the model is not installed, or this installation's weights differ from the stream's.
     """
     try:
-        net, sha = load_image_model(header.model)
+        net, sha = load_image_model(header.model, kind)
     except ModelError:
         raise
     except Exception:

@@ -1,5 +1,6 @@
-"""The learned image codec (``image``) and the sphere-aware panorama codec (``erp``): round trips, rates,
-exactness across threads and processes, tiling, and bad input."""
+"""The image codec (``image``) and the sphere-aware panorama codec (``erp``), with both cores (the wavelet core, the
+default, and the hyperprior autoencoder ``image_core``): round trips, rates, exactness across threads and processes,
+tiling, and bad input."""
 
 from __future__ import annotations
 
@@ -62,13 +63,15 @@ def test_rates_trade_bits_for_quality() -> None:
     assert sum(b >= a - 0.3 for a, b in zip(quality, quality[1:], strict=False)) == RATES - 1, quality
 
 
-def test_stream_is_deterministic_and_records_its_model() -> None:
+@pytest.mark.parametrize("model", [None, "image_core"])
+def test_stream_is_deterministic_and_records_its_model(model: str | None) -> None:
     pixels = _smooth_image(64, 64)
-    a = omnicodec.compress(ErpImage(pixels), codec="image", rate=3)
-    assert a == omnicodec.compress(ErpImage(pixels), codec="image", rate=3)
+    a = omnicodec.compress(ErpImage(pixels), codec="image", rate=3, model=model)
+    assert a == omnicodec.compress(ErpImage(pixels), codec="image", rate=3, model=model)
     header = unpack(a).header
-    assert header.codec == "image" and header.model == "image_core" and len(header.weights_sha256) == 32
+    assert header.codec == "image" and header.model == (model or "image_wavelet") and len(header.weights_sha256) == 32
     assert header.params["rate"] == 3 and header.params["height"] == 64
+    assert ("transform" in header.params) == (model is None)
 
 
 _DECODE_CHILD = """
@@ -80,12 +83,13 @@ print(hashlib.sha256(out.tobytes()).hexdigest())
 """
 
 
-def test_decoding_is_identical_across_threads_and_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("options", [{}, {"model": "image_core", "tile": 8}])  # tile 8: several entropy tiles
+def test_decoding_is_identical_across_threads_and_processes(tmp_path: Path, options: dict) -> None:
     pixels = _smooth_image(200, 330, seed=4)
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        stream = omnicodec.compress(ErpImage(pixels), codec="image", rate=6, tile=8)  # several entropy tiles
+        stream = omnicodec.compress(ErpImage(pixels), codec="image", rate=6, **options)
         here = omnicodec.decompress(stream).pixels
     finally:
         torch.set_num_threads(old)
@@ -101,8 +105,9 @@ def test_decoding_is_identical_across_threads_and_processes(tmp_path: Path) -> N
 
 def test_entropy_tiles_leave_no_seams() -> None:
     pixels = _smooth_image(256, 256, seed=5)
-    whole = omnicodec.decompress(omnicodec.compress(ErpImage(pixels), codec="image", rate=5)).pixels
-    tiled_stream = omnicodec.compress(ErpImage(pixels), codec="image", rate=5, tile=4)  # 64-pixel tiles
+    core = {"codec": "image", "rate": 5, "model": "image_core"}
+    whole = omnicodec.decompress(omnicodec.compress(ErpImage(pixels), **core)).pixels
+    tiled_stream = omnicodec.compress(ErpImage(pixels), **core, tile=4)  # 64-pixel tiles
     assert len(unpack(tiled_stream).chunks) == 16
     tiled = omnicodec.decompress(tiled_stream).pixels
     assert abs(psnr(pixels, tiled) - psnr(pixels, whole)) < 0.3

@@ -1,0 +1,195 @@
+"""The wavelet image core: colour transform, CDF 9/7 wavelet, per-band quantisation, learned context coding.
+
+``encode(pixels, params, model)`` turns an ``(H, W, 3)`` uint8 image into one chunk per plane; ``decode`` inverts
+it. Steps:
+
+1. RGB -> BT.709 Y'CbCr (full range, float64; luma centred on 0); a grey image is its luma plane alone.
+2. :func:`.dwt.forward` with :func:`levels_for` levels (up to 6), columns periodic for panoramas (``wrap``).
+3. Each band gets the step ``STEPS[rate - 1] * chroma / sqrt(gain)``: ``gain`` the band's synthesis energy
+   (:func:`.dwt.band_gains`), so every band adds the same pixel error per unit of quantiser error; ``chroma`` is the
+   stream's chroma step factor (1 for luma). With ``sphere``, rows are divided by the latitude gain of
+   :func:`omnicodec.omni.latitude.row_gains` (coarser towards the poles, where a row covers little of the sphere).
+4. :func:`.subband_coder.code_plane` codes the values: luma first, then each chroma plane with luma as context.
+
+Every value that reaches a probability is an integer, so streams decode identically everywhere; the inverse wavelet
+and colour transform are elementwise IEEE float64, rounded to 8 bits at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..bitstream import Chunk
+from ..entropy import get_coder
+from ..errors import CorruptStreamError, InputError
+from ..omni.latitude import row_gains
+from ..progress import progress_bar
+from . import dwt
+from .subband_coder import BandQ, check_decoded, code_plane, dequantise, quantise
+from .subband_model import SubbandModel, group_of
+
+__all__ = ["WaveletParams", "encode", "decode", "levels_for", "STEPS", "RATES", "MAX_LEVELS", "TRANSFORM"]
+
+TRANSFORM = "cdf97"
+"""Header value naming this core."""
+RATES = 8
+STEPS = tuple(40.0 * 2.0 ** (-r / 2.0) for r in range(RATES))
+"""Luma quantiser step (8-bit pixel units, before the band gains) of rate points 1..8."""
+MAX_LEVELS = 6
+CHROMA_UNIT = 16
+"""The header's chroma step factor is an integer in units of 1/16."""
+_VALUE_LIMIT = 1 << 26
+_M = np.array([[0.2126, 0.7152, 0.0722],
+               [-0.2126 / 1.8556, -0.7152 / 1.8556, (1 - 0.0722) / 1.8556],
+               [(1 - 0.2126) / 1.5748, -0.7152 / 1.5748, -0.0722 / 1.5748]])
+_M_INV = np.linalg.inv(_M)
+_KEYS = ("transform", "height", "width", "channels", "rate", "chroma", "wrap", "sphere")
+
+
+def levels_for(height: int, width: int) -> int:
+    """Wavelet levels of an image: ``floor(log2(min side)) - 3``, clipped to ``0 .. MAX_LEVELS``."""
+    return int(min(max(min(height, width).bit_length() - 1 - 3, 0), MAX_LEVELS))
+
+
+@dataclass(frozen=True)
+class WaveletParams:
+    """Parameters of a wavelet image stream (validated by the caller's :class:`~.codec.ImageParams` limits)."""
+
+    height: int
+    width: int
+    channels: int
+    rate: int
+    chroma: int = CHROMA_UNIT
+    wrap: bool = False
+    sphere: bool = False
+
+    @property
+    def levels(self) -> int:
+        return levels_for(self.height, self.width)
+
+    @property
+    def planes(self) -> int:
+        return 1 if self.channels == 1 else 3
+
+    def to_header(self) -> dict[str, Any]:
+        return {"transform": TRANSFORM, "height": self.height, "width": self.width, "channels": self.channels,
+                "rate": self.rate, "chroma": self.chroma, "wrap": self.wrap, "sphere": self.sphere}
+
+    @classmethod
+    def from_header(cls, p: dict[str, Any], max_side: int, max_pixels: int) -> WaveletParams:
+        if set(p) != set(_KEYS) or p["transform"] != TRANSFORM:
+            raise CorruptStreamError("image stream parameters are missing or unknown")
+        ints = ("height", "width", "channels", "rate", "chroma")
+        if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
+                isinstance(p[k], bool) for k in ("wrap", "sphere")):
+            raise CorruptStreamError("image stream parameters have the wrong types")
+        h, w = p["height"], p["width"]
+        if not (1 <= h <= max_side and 1 <= w <= max_side) or h * w > max_pixels:
+            raise CorruptStreamError(f"image stream declares an image of {h}x{w} pixels, outside the limits")
+        if p["channels"] not in (1, 3) or not 1 <= p["rate"] <= RATES or not 4 <= p["chroma"] <= 16 * CHROMA_UNIT:
+            raise CorruptStreamError("image stream parameters are out of range")
+        params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"])
+        if params.wrap and not dwt.can_wrap(w, params.levels):
+            raise CorruptStreamError("image stream asks for periodic columns its width does not allow")
+        return params
+
+
+def _row_steps(params: WaveletParams, rows: int, shift: int) -> np.ndarray | float:
+    """``(rows, 1)`` divisors of the step for band rows each covering ``2**shift`` image rows (1 without sphere)."""
+    if not params.sphere:
+        return 1.0
+    centre = np.minimum((np.arange(rows) + 0.5) * (1 << shift) - 0.5, params.height - 1.0)
+    return row_gains(90.0 - (centre + 0.5) * 180.0 / params.height)[:, None]
+
+
+def _steps(params: WaveletParams, plane: int) -> tuple[np.ndarray | float, list[list[np.ndarray | float]]]:
+    """Quantiser steps of ``LL`` and of every band of ``plane`` (scalars, or ``(rows, 1)`` for panoramas)."""
+    levels = params.levels
+    g_ll, gains = dwt.band_gains(levels)
+    from .subband_coder import band_shapes
+
+    ll_shape, shapes = band_shapes(params.height, params.width, levels)
+    base = STEPS[params.rate - 1] * (params.chroma / CHROMA_UNIT if plane else 1.0)
+    ll = base / np.sqrt(g_ll) / _row_steps(params, ll_shape[0], levels)
+    bands = []
+    for lev, (level_gains, level_shapes) in enumerate(zip(gains, shapes, strict=True)):
+        shift = levels - lev
+        bands.append([base / np.sqrt(g) / _row_steps(params, s[0], shift)
+                      for g, s in zip(level_gains, level_shapes, strict=True)])
+    return ll, bands
+
+
+def _to_planes(pixels: np.ndarray, planes: int) -> np.ndarray:
+    x = pixels.astype(np.float64)
+    if planes == 1:
+        return x[None, :, :, 0] - 128.0
+    ycc = _mix(_M, [x[:, :, 0], x[:, :, 1], x[:, :, 2]])
+    ycc[0] -= 128.0
+    return ycc
+
+
+def _mix(m: np.ndarray, planes: list[np.ndarray]) -> np.ndarray:
+    """``m @ planes`` per pixel, as elementwise products and sums in a fixed order."""
+    return np.stack([m[i, 0] * planes[0] + m[i, 1] * planes[1] + m[i, 2] * planes[2] for i in range(3)])
+
+
+def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
+           progress: bool = False) -> list[Chunk]:
+    """One ``PLNE`` chunk per plane of ``pixels (H, W, 3)`` uint8 (luma only for grey images)."""
+    planes = _to_planes(pixels, params.planes)
+    luma: BandQ | None = None
+    chunks = []
+    with progress_bar(params.planes, "image planes", enabled=progress, unit="plane") as bar:
+        for c in range(params.planes):
+            ll, bands = dwt.forward(planes[c], params.levels, params.wrap)
+            s_ll, s_bands = _steps(params, c)
+            q: BandQ = (np.round(ll / s_ll).astype(np.int64),
+                        [[quantise(b, s) for b, s in zip(tri, st, strict=True)]
+                         for tri, st in zip(bands, s_bands, strict=True)])
+            del ll, bands
+            enc = get_coder(coder).encoder()
+            code_plane(enc, model, c, params.height, params.width, params.levels, q, luma)
+            chunks.append(Chunk("PLNE", enc.finish()))
+            if c == 0:
+                luma = q
+            bar.update(1)
+    return chunks
+
+
+def decode(chunks: list[bytes], params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
+           progress: bool = False) -> np.ndarray:
+    """Inverse of :func:`encode`: ``(H, W, 3)`` uint8 (grey images: the luma repeated)."""
+    if len(chunks) != params.planes:
+        raise CorruptStreamError(f"{len(chunks)} plane payloads for {params.planes} planes")
+    out = np.empty((params.planes, params.height, params.width), dtype=np.float64)
+    luma: BandQ | None = None
+    with progress_bar(params.planes, "image planes", enabled=progress, unit="plane") as bar:
+        for c, data in enumerate(chunks):
+            dec = get_coder(coder).decoder(data)
+            q = code_plane(dec, model, c, params.height, params.width, params.levels, None, luma)
+            dec.finish()
+            check_decoded(q, _VALUE_LIMIT)
+            s_ll, s_bands = _steps(params, c)
+            levels = params.levels
+            bands = [tuple(dequantise(v, s, model.offsets_q[group_of(c, levels - 1 - lev, 0)])
+                           for v, s in zip(tri, st, strict=True))
+                     for lev, (tri, st) in enumerate(zip(q[1], s_bands, strict=True))]
+            out[c] = dwt.inverse(q[0] * s_ll, bands, params.wrap)
+            if c == 0:
+                luma = q
+            bar.update(1)
+    if params.planes == 1:
+        return np.repeat(np.clip(np.round(out[0] + 128.0), 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+    out[0] += 128.0
+    rgb = _mix(_M_INV, [out[0], out[1], out[2]])
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8).transpose(1, 2, 0).copy()
+
+
+def check_chroma(value: Any) -> int:
+    """A chroma step factor given by a caller: a number from 0.25 to 16, kept in units of 1/16."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.25 <= value <= 16:
+        raise InputError(f"chroma step factor must be a number from 0.25 to 16, got {value!r}")
+    return int(round(value * CHROMA_UNIT))

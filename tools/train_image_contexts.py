@@ -1,0 +1,139 @@
+"""Train the wavelet image core's learned context tables and reconstruction offsets (zoo model ``image_wavelet``).
+
+    python -m datasets.images --out datasets/build
+    python tools/train_image_contexts.py --publish
+
+Every training image is transformed and quantised as the codec does it (:mod:`omnicodec.image.wavelet`) at every
+rate point: photos and light-field views as flat images, panoramas with periodic columns and latitude steps, as the
+``erp`` codec codes them. The quantised values are counted per (group, context) exactly as the coder forms them
+(:func:`omnicodec.image.subband_coder.code_plane` with a ``record`` hook). Each table is the counts plus ``--alpha``
+pseudo-counts of the prior (:func:`omnicodec.image.subband_model.prior_weights`), as integers. A reconstruction
+offset is the mean position of the training coefficients inside their quantiser cell, per group and for ``|q| = 1``
+and ``|q| >= 2``.
+
+Training data: ``datasets/build/images_train.h5`` (built by ``python -m datasets.images``, never evaluation files);
+the log prints the real coded bits per pixel and PSNR of the validation images (``images_val.h5``) with the prior
+and with the new model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_attributes import weights_from_counts  # noqa: E402
+from train_image import data_record  # noqa: E402
+from training_common import REPO, log, write_model, write_zoo_entry  # noqa: E402
+
+from datasets.images import read_set  # noqa: E402
+from omnicodec.image import dwt  # noqa: E402
+from omnicodec.image import subband_model as sm  # noqa: E402
+from omnicodec.image import wavelet as wv  # noqa: E402
+from omnicodec.image.subband_coder import code_plane, quantise  # noqa: E402
+
+CONTEXTS_PER_GROUP = [sm.CONTEXTS] * sm.DETAIL_GROUPS + [1]
+
+
+def params_for(pixels: np.ndarray, kind: str, rate: int, chroma: int) -> wv.WaveletParams:
+    h, w = pixels.shape[:2]
+    pano = kind == "erp"
+    return wv.WaveletParams(h, w, 3, rate, chroma, wrap=pano and dwt.can_wrap(w, wv.levels_for(h, w)), sphere=pano)
+
+
+def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.ndarray) -> None:
+    """Adds every image's value counts per (group, context) to ``counts`` and its cell positions to ``cells``
+    (``(DETAIL_GROUPS, 2, 2)``: sum and count for ``|q| = 1`` and ``|q| >= 2``)."""
+
+    def record(group: int, values: np.ndarray, ctx: np.ndarray) -> None:
+        c = counts[group]
+        sym = np.clip(values + sm.HALF, 0, 2 * sm.HALF + 1)
+        sym = np.where((values < -sm.HALF) | (values > sm.HALF), 2 * sm.HALF + 1, sym)
+        c += np.bincount(ctx * sm.SYMBOLS + sym, minlength=c.size).reshape(c.shape)
+
+    for pixels, attrs in images:
+        for rate in rates:
+            p = params_for(pixels, attrs["kind"], rate, chroma)
+            planes = wv._to_planes(pixels, 3)
+            luma = None
+            for c in range(3):
+                ll, bands = dwt.forward(planes[c], p.levels, p.wrap)
+                s_ll, s_bands = wv._steps(p, c)
+                qb = []
+                for lev, (tri, st) in enumerate(zip(bands, s_bands, strict=True)):
+                    qs = []
+                    group = sm.group_of(c, p.levels - 1 - lev, 0)
+                    for b, s in zip(tri, st, strict=True):
+                        q = quantise(b, s)
+                        a = np.abs(q)
+                        pos = np.abs(b) / s - a
+                        for k, sel in enumerate((a == 1, a >= 2)):
+                            cells[group, k] += (pos[sel].sum(), sel.sum())
+                        qs.append(q)
+                    qb.append(qs)
+                q = (np.round(ll / s_ll).astype(np.int64), qb)
+                code_plane(None, None, c, p.height, p.width, p.levels, q, luma, record)
+                if c == 0:
+                    luma = q
+
+
+def validate(model: sm.SubbandModel, images, rates, chroma: int) -> dict[str, float]:
+    """Real coded bits per pixel and PSNR-RGB of each validation image at each rate."""
+    out = {}
+    for i, (pixels, attrs) in enumerate(images):
+        for rate in rates:
+            p = params_for(pixels, attrs["kind"], rate, chroma)
+            chunks = wv.encode(pixels, p, model)
+            bpp = 8 * sum(len(c.data) for c in chunks) / (p.height * p.width)
+            dec = wv.decode([c.data for c in chunks], p, model)
+            mse = float(((dec.astype(np.float64) - pixels) ** 2).mean())
+            out[f"{i}:{Path(attrs['source']).stem}@{rate}"] = (bpp, 10 * np.log10(255 ** 2 / max(mse, 1e-10)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--train", type=Path, default=REPO / "datasets/build/images_train.h5")
+    ap.add_argument("--val", type=Path, default=REPO / "datasets/build/images_val.h5")
+    ap.add_argument("--alpha", type=float, default=16.0, help="pseudo-counts of the prior per table")
+    ap.add_argument("--chroma", type=float, default=1.0, help="chroma step factor the statistics are taken at")
+    ap.add_argument("--out", type=Path, default=REPO / "omnicodec" / "zoo" / "weights" / "image_wavelet.npz")
+    ap.add_argument("--publish", action="store_true", help="write the model and its zoo entry")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    chroma = wv.check_chroma(args.chroma)
+    train, val = read_set(args.train), read_set(args.val)
+    rates = range(1, wv.RATES + 1)
+    log(f"{len(train)} training images ({sum(p.shape[0] * p.shape[1] for p, _ in train) / 1e6:.1f} Mpixel), "
+        f"{len(val)} validation images")
+    counts = [np.zeros((n, sm.SYMBOLS), dtype=np.int64) for n in CONTEXTS_PER_GROUP]
+    cells = np.zeros((sm.DETAIL_GROUPS, 2, 2))
+    statistics(train, rates, chroma, counts, cells)
+    log(f"statistics gathered ({time.time() - t0:.0f} s)")
+    weights = weights_from_counts(counts, args.alpha, sm.prior_weights())
+    pos = np.where(cells[..., 1] > 0, cells[..., 0] / np.maximum(cells[..., 1], 1), 0.5 - sm.ROUNDING)
+    recon = np.clip(np.round(pos * sm.OFFSET_UNIT), -sm.OFFSET_UNIT, sm.OFFSET_UNIT).astype(np.int64)
+    before = validate(sm.SubbandModel(sm.prior_weights()), val, rates, chroma)
+    after = validate(sm.SubbandModel(weights, recon), val, rates, chroma)
+    log("validation bpp / PSNR-RGB, prior -> trained:")
+    for k in after:
+        log(f"  {k:34s} {before[k][0]:7.4f} {before[k][1]:6.2f} -> {after[k][0]:7.4f} {after[k][1]:6.2f}")
+    log(f"offsets for |q| = 1 (luma, finest to coarse): {recon[0:6:2, 0].tolist()}; ({time.time() - t0:.0f} s)")
+    if args.publish:
+        data = sm.model_to_bytes(weights, recon)
+        write_model(args.out, data)
+        write_zoo_entry(args.out, data, kind=sm.KIND, modality="image", script="train_image_contexts.py",
+                        data_record=data_record(args.train), alpha=args.alpha, chroma=args.chroma,
+                        validation={k: [round(b, 4), round(q, 2)] for k, (b, q) in after.items()},
+                        validation_prior={k: [round(b, 4), round(q, 2)] for k, (b, q) in before.items()})
+        log(f"wrote {args.out} and its zoo entry")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
