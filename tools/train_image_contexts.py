@@ -6,10 +6,11 @@
 Every training image is transformed and quantised as the codec does it (:mod:`omnicodec.image.wavelet`) at every
 rate point: photos and light-field views as flat images, panoramas with periodic columns and latitude steps, as the
 ``erp`` codec codes them. The quantised values are counted per (group, context) exactly as the coder forms them
-(:func:`omnicodec.image.subband_coder.code_plane` with a ``record`` hook). Each table is the counts plus ``--alpha``
-pseudo-counts of the prior (:func:`omnicodec.image.subband_model.prior_weights`), as integers. A reconstruction
-offset is the mean position of the training coefficients inside their quantiser cell, per group and for ``|q| = 1``
-and ``|q| >= 2``.
+(:func:`omnicodec.image.subband_coder.code_plane` with a ``record`` hook); a second round repeats this with the
+encoder's rate-distortion choice (values lowered where that pays under the first round's tables). Each table is
+the counts plus ``--alpha`` pseudo-counts of the prior (:func:`omnicodec.image.subband_model.prior_weights`), as
+integers. A reconstruction offset is the mean position of the training coefficients inside their quantiser
+cell, per group and for ``|q| = 1`` and ``|q| >= 2``.
 
 Training data: ``datasets/build/images_train.h5`` (built by ``python -m datasets.images``, never evaluation files);
 the log prints the real coded bits per pixel and PSNR of the validation images (``images_val.h5``) with the prior
@@ -46,9 +47,11 @@ def params_for(pixels: np.ndarray, kind: str, rate: int, chroma: int) -> wv.Wave
     return wv.WaveletParams(h, w, 3, rate, chroma, wrap=pano and dwt.can_wrap(w, wv.levels_for(h, w)), sphere=pano)
 
 
-def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.ndarray) -> None:
+def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.ndarray,
+               model: sm.SubbandModel | None = None) -> None:
     """Adds every image's value counts per (group, context) to ``counts`` and its cell positions to ``cells``
-    (``(DETAIL_GROUPS, 2, 2)``: sum and count for ``|q| = 1`` and ``|q| >= 2``)."""
+    (``(DETAIL_GROUPS, 2, 2)``: sum and count for ``|q| = 1`` and ``|q| >= 2``). With ``model``, the values are
+    first lowered by the encoder's rate-distortion choice under that model's tables, as the encoder does."""
 
     def record(group: int, values: np.ndarray, ctx: np.ndarray) -> None:
         c = counts[group]
@@ -64,20 +67,19 @@ def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.n
             for c in range(3):
                 ll, bands = dwt.forward(planes[c], p.levels, p.wrap)
                 s_ll, s_bands = wv._steps(p, c)
-                qb = []
-                for lev, (tri, st) in enumerate(zip(bands, s_bands, strict=True)):
-                    qs = []
-                    group = sm.group_of(c, p.levels - 1 - lev, 0)
-                    for b, s in zip(tri, st, strict=True):
-                        q = quantise(b, s)
-                        a = np.abs(q)
-                        pos = np.abs(b) / s - a
-                        for k, sel in enumerate((a == 1, a >= 2)):
-                            cells[group, k] += (pos[sel].sum(), sel.sum())
-                        qs.append(q)
-                    qb.append(qs)
+                qb = [[quantise(b, s) for b, s in zip(tri, st, strict=True)]
+                      for tri, st in zip(bands, s_bands, strict=True)]
+                sizes = [[np.abs(b) / s for b, s in zip(tri, st, strict=True)]
+                         for tri, st in zip(bands, s_bands, strict=True)]
                 q = (np.round(ll / s_ll).astype(np.int64), qb)
-                code_plane(None, None, c, p.height, p.width, p.levels, q, luma, record)
+                rdo = (sizes, wv.RD_LAMBDA) if model is not None and wv.RD_LAMBDA > 0 else None
+                code_plane(None, model, c, p.height, p.width, p.levels, q, luma, record, rdo)
+                for lev in range(p.levels):  # cell positions of the values as coded
+                    group = sm.group_of(c, p.levels - 1 - lev, 0)
+                    for v, size in zip(qb[lev], sizes[lev], strict=True):
+                        a = np.abs(v)
+                        for k, sel in enumerate((a == 1, a >= 2)):
+                            cells[group, k] += ((size - a)[sel].sum(), sel.sum())
                 if c == 0:
                     luma = q
 
@@ -102,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val", type=Path, default=REPO / "datasets/build/images_val.h5")
     ap.add_argument("--alpha", type=float, default=16.0, help="pseudo-counts of the prior per table")
     ap.add_argument("--chroma", type=float, default=1.0, help="chroma step factor the statistics are taken at")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="statistics rounds: the first quantises plainly, each later one with the encoder's "
+                         "rate-distortion choice under the previous round's tables")
     ap.add_argument("--out", type=Path, default=REPO / "omnicodec" / "zoo" / "weights" / "image_wavelet.npz")
     ap.add_argument("--publish", action="store_true", help="write the model and its zoo entry")
     args = ap.parse_args(argv)
@@ -111,15 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     rates = range(1, wv.RATES + 1)
     log(f"{len(train)} training images ({sum(p.shape[0] * p.shape[1] for p, _ in train) / 1e6:.1f} Mpixel), "
         f"{len(val)} validation images")
-    counts = [np.zeros((n, sm.SYMBOLS), dtype=np.int64) for n in CONTEXTS_PER_GROUP]
-    cells = np.zeros((sm.DETAIL_GROUPS, 2, 2))
-    statistics(train, rates, chroma, counts, cells)
-    log(f"statistics gathered ({time.time() - t0:.0f} s)")
-    weights = weights_from_counts(counts, args.alpha, sm.prior_weights())
-    pos = np.where(cells[..., 1] > 0, cells[..., 0] / np.maximum(cells[..., 1], 1), 0.5 - sm.ROUNDING)
-    recon = np.clip(np.round(pos * sm.OFFSET_UNIT), -sm.OFFSET_UNIT, sm.OFFSET_UNIT).astype(np.int64)
+    model = None
+    for round_ in range(args.rounds):
+        counts = [np.zeros((n, sm.SYMBOLS), dtype=np.int64) for n in CONTEXTS_PER_GROUP]
+        cells = np.zeros((sm.DETAIL_GROUPS, 2, 2))
+        statistics(train, rates, chroma, counts, cells, model)
+        weights = weights_from_counts(counts, args.alpha, sm.prior_weights())
+        pos = np.where(cells[..., 1] > 0, cells[..., 0] / np.maximum(cells[..., 1], 1), 0.5 - sm.ROUNDING)
+        recon = np.clip(np.round(pos * sm.OFFSET_UNIT), -sm.OFFSET_UNIT, sm.OFFSET_UNIT).astype(np.int64)
+        model = sm.SubbandModel(weights, recon)
+        log(f"round {round_ + 1}: statistics gathered ({time.time() - t0:.0f} s)")
     before = validate(sm.SubbandModel(sm.prior_weights()), val, rates, chroma)
-    after = validate(sm.SubbandModel(weights, recon), val, rates, chroma)
+    after = validate(model, val, rates, chroma)
     log("validation bpp / PSNR-RGB, prior -> trained:")
     for k in after:
         log(f"  {k:34s} {before[k][0]:7.4f} {before[k][1]:6.2f} -> {after[k][0]:7.4f} {after[k][1]:6.2f}")

@@ -37,9 +37,9 @@ from training_common import REPO, log, write_model, write_zoo_entry  # noqa: E40
 
 from datasets.paths import check_training_path  # noqa: E402
 from omnicodec import zoo  # noqa: E402
-from omnicodec.image.models import load_image_model  # noqa: E402
 from omnicodec.lightfield import codec as lfc  # noqa: E402
 from omnicodec.lightfield import residual as res  # noqa: E402
+from omnicodec.lightfield.key_core import installed_key_core  # noqa: E402
 from omnicodec.lightfield.models import tables_to_bytes  # noqa: E402
 from omnicodec.progress import progress_bar  # noqa: E402
 
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return train_blend(args, train, val)
     rates = [int(r) for r in args.rates.split(",")]
     log(f"{len(train)} training grids, {len(val)} validation grids ({', '.join(val_names)}), rates {rates}")
-    core, _ = load_image_model(lfc.KEY_MODEL)
+    core = installed_key_core("constriction")
     tables = res.ResidualTables.from_weights(*res.default_weights())
     vb, vp = code_set(val, rates, tables, core, None, "validation")
     log(f"prior tables: validation {vb / vp:.5f} bpp")

@@ -28,7 +28,7 @@ import numpy as np
 from ..entropy import Decoder, Encoder, decode_indexed, encode_indexed
 from ..errors import CorruptStreamError
 from ..pointcloud.attr_model import AdaptiveTables
-from .subband_model import LL_GROUP, OFFSET_UNIT, ROUNDING, SubbandModel, group_of
+from .subband_model import HALF, LL_GROUP, OFFSET_UNIT, ROUNDING, SubbandModel, group_of
 
 __all__ = ["band_shapes", "half_octave_bin", "quantise", "dequantise", "code_plane", "BandQ"]
 
@@ -99,7 +99,8 @@ def _ll_from_residual(r: np.ndarray) -> np.ndarray:
 
 def code_plane(io: Encoder | Decoder | None, model: SubbandModel, plane: int, height: int, width: int, levels: int,
                q: BandQ | None = None, luma: BandQ | None = None,
-               record: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> BandQ:
+               record: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+               rdo: tuple[list[list[np.ndarray]], float] | None = None) -> BandQ:
     """Encodes ``q`` into ``io`` (an encoder) or decodes it from ``io`` (a decoder; ``q`` None) and returns it.
 
     Args:
@@ -109,6 +110,9 @@ def code_plane(io: Encoder | Decoder | None, model: SubbandModel, plane: int, he
         luma: the luma plane's bands, for chroma.
         record: called with ``(group, values, contexts)`` for every batch of values (training statistics); with
             ``io`` None nothing is coded.
+        rdo: encoder only: ``(sizes, lam)``, the unquantised ``|x| / step`` of every band and a Lagrangian in squared
+            steps per bit; each value is then lowered by one towards zero where that saves more than ``lam`` times
+            the bits it costs (:func:`_rd_lower`), and ``q`` is changed in place to what is coded.
     """
     encoding = q is not None
     ll_shape, shapes = band_shapes(height, width, levels)
@@ -148,11 +152,41 @@ def code_plane(io: Encoder | Decoder | None, model: SubbandModel, plane: int, he
                     a1 = first + _nb4(np.where(checker, 0, np.abs(band)))
                 ctx = (half_octave_bin(a1[mask]) * 16 + b2[mask])
                 group = group_of(plane, levels - 1 - lev, pass_)
+                if rdo is not None:
+                    off = model.offsets_q[group_of(plane, levels - 1 - lev, 0)]
+                    band[mask] = _rd_lower(band[mask], rdo[0][lev][o][mask], model.symbol_bits(group), ctx, off,
+                                           rdo[1])
                 vals = run(band[mask] if encoding else None, group, ctx)
                 if not encoding:
                     band[mask] = vals
             known[-1].append(band)
     return ll, known
+
+
+def _rd_lower(q: np.ndarray, size: np.ndarray, bits: np.ndarray, ctx: np.ndarray, offsets: np.ndarray,
+              lam: float) -> np.ndarray:
+    """``q`` with each value moved one step towards zero where ``D + lam R`` drops: ``D`` the squared error in steps
+    (``size`` is ``|x| / step``; reconstruction as :func:`dequantise`), ``R`` the bits of the value in its context
+    ``ctx`` under the learned tables (``bits``, contexts x symbols)."""
+    a = np.abs(q)
+    cand = np.flatnonzero(a > 0)
+    if cand.size == 0:
+        return q
+    ac = a[cand]
+    lower = ac - 1
+    rows = ctx[cand]
+
+    def cost(m: np.ndarray) -> np.ndarray:
+        off = np.where(m == 1, offsets[0], offsets[1]) / OFFSET_UNIT
+        rec = np.where(m > 0, m + off, 0.0)
+        sym = np.clip(np.sign(q[cand]) * m + HALF, 0, 2 * HALF + 1)
+        sym = np.where(m > HALF, 2 * HALF + 1, sym)
+        return (size[cand] - rec) ** 2 + lam * bits[rows, sym]
+
+    move = cost(lower) < cost(ac)
+    out = q.copy()
+    out[cand[move]] -= np.sign(q[cand[move]])
+    return out
 
 
 def quantise(x: np.ndarray, step: np.ndarray | float) -> np.ndarray:

@@ -39,6 +39,9 @@ RATES = 8
 STEPS = tuple(40.0 * 2.0 ** (-r / 2.0) for r in range(RATES))
 """Luma quantiser step (8-bit pixel units, before the band gains) of rate points 1..8."""
 MAX_LEVELS = 6
+RD_LAMBDA = 0.115
+"""The encoder's rate-distortion trade-off in squared quantiser steps per bit (``2 ln 2 / 12``, the high-rate slope
+of a uniform quantiser): a value is lowered by one where that saves more than this much distortion per bit."""
 CHROMA_UNIT = 16
 """The header's chroma step factor is an integer in units of 1/16."""
 _VALUE_LIMIT = 1 << 26
@@ -149,9 +152,13 @@ def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder
             q: BandQ = (np.round(ll / s_ll).astype(np.int64),
                         [[quantise(b, s) for b, s in zip(tri, st, strict=True)]
                          for tri, st in zip(bands, s_bands, strict=True)])
+            sizes = [[np.abs(b) / s for b, s in zip(tri, st, strict=True)]
+                     for tri, st in zip(bands, s_bands, strict=True)]
             del ll, bands
             enc = get_coder(coder).encoder()
-            code_plane(enc, model, c, params.height, params.width, params.levels, q, luma)
+            code_plane(enc, model, c, params.height, params.width, params.levels, q, luma,
+                       rdo=(sizes, RD_LAMBDA) if RD_LAMBDA > 0 else None)
+            del sizes
             chunks.append(Chunk("PLNE", enc.finish()))
             if c == 0:
                 luma = q

@@ -5,7 +5,8 @@ bounded by the tile):
 
 1. **Disparity**: the encoder estimates a block map for the key view (:mod:`.disparity`) and sends it; every
    prediction below uses it.
-2. **Key view** (the view nearest the grid centre): the learned image core (:mod:`omnicodec.image`) at the core
+2. **Key view** (the view nearest the grid centre): the image core (:mod:`omnicodec.image`; the wavelet core, named
+   in the header's ``key_core``, or the hyperprior autoencoder in streams without it, :mod:`.key_core`) at the core
    rate point the encoder finds best for this rate, plus an enhancement layer, the residual over the core's
    reconstruction (:mod:`.residual`, kind 0), when it pays.
 3. **Every other view**, in the hierarchical order of :mod:`.order`: predicted from up to four decoded views by
@@ -35,12 +36,11 @@ from ..entropy import Decoder, Encoder, get_coder
 from ..entropy.scale_table import NUM_SCALES
 from ..errors import CorruptStreamError, InputError
 from ..image.codec import RATES as CORE_RATES
-from ..image.codec import ImageParams, decode_pixels, encode_pixels
-from ..image.models import load_image_model
 from ..progress import progress_bar
 from ..types import LightField
 from . import residual as res
 from .disparity import decode_disparity, encode_disparity, estimate_block_disparity, full_disparity
+from .key_core import KeyCore, installed_key_core, stream_key_core
 from .models import BLEND_KIND, BLEND_MODEL, DEFAULT_MODEL, load_tables, stream_tables
 from .order import coding_plan
 from .transform import step_code
@@ -57,7 +57,6 @@ MAX_SPARSE = 8
 """Largest number of view rows or columns."""
 DEFAULT_TILE = 1024
 DISPARITY_BLOCK = 16
-KEY_MODEL = "image_core"
 CHROMA = 2.0
 """Chroma steps are this many times the luma step."""
 _LAMBDA = 0.15
@@ -121,6 +120,8 @@ class LightfieldParams:
     blend: str = ""
     blend_sha: str = ""
     sparse: int = 1
+    key_core: str = ""
+    key_sha: str = ""
 
     def __post_init__(self) -> None:
         if not (1 <= self.rows <= MAX_GRID and 1 <= self.cols <= MAX_GRID):
@@ -142,6 +143,9 @@ class LightfieldParams:
         if not _NAME.match(self.blend) or not re.fullmatch(r"(|[0-9a-f]{64})", self.blend_sha) or (
                 bool(self.blend) != bool(self.blend_sha)):
             raise InputError("blending network name and sha256 must be given together")
+        if not _NAME.match(self.key_core) or not re.fullmatch(r"(|[0-9a-f]{64})", self.key_sha) or (
+                bool(self.key_core) != bool(self.key_sha)):
+            raise InputError("key-view core name and sha256 must be given together")
         if not (isinstance(self.sparse, int) and 1 <= self.sparse <= MAX_SPARSE):
             raise InputError(f"sparse must be an integer from 1 (every view coded) to {MAX_SPARSE}, "
                              f"got {self.sparse!r}")
@@ -168,15 +172,16 @@ class LightfieldParams:
                 for r in range(0, self.height, self.tile) for c in range(0, self.width, self.tile)]
 
     def to_header(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in _KEYS}
+        keys = _KEYS + _KEY_CORE if self.key_core else _KEYS
+        return {k: getattr(self, k) for k in keys}
 
     @classmethod
     def from_header(cls, p: dict[str, Any]) -> LightfieldParams:
-        if not isinstance(p, dict) or set(p) != set(_KEYS):
+        if not isinstance(p, dict) or set(p) not in (set(_KEYS), set(_KEYS + _KEY_CORE)):
             raise CorruptStreamError("light-field stream parameters are missing or unknown")
         ints = [k for k in _KEYS if k not in _TEXT]
         if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
-                isinstance(p[k], str) for k in _TEXT):
+                isinstance(p[k], str) for k in _TEXT + _KEY_CORE if k in p):
             raise CorruptStreamError("light-field stream parameters have the wrong types")
         try:
             return cls(**p)
@@ -187,6 +192,8 @@ class LightfieldParams:
 _KEYS = ("rows", "cols", "height", "width", "channels", "rate", "tile", "naming", "prefix", "first_index", "blend",
          "blend_sha", "sparse")
 _TEXT = ("naming", "prefix", "blend", "blend_sha")
+_KEY_CORE = ("key_core", "key_sha")
+"""Parameters of streams whose key view goes through the wavelet core (absent: the hyperprior ``image_core``)."""
 
 
 def _uniform(n: int) -> np.ndarray:
@@ -218,7 +225,7 @@ def _residual_bits(levels: np.ndarray, grad: np.ndarray, kind: int, tables: res.
 class _TileEncoder:
     """Encodes one spatial tile of every view (see the module docstring)."""
 
-    def __init__(self, params: LightfieldParams, tables: res.ResidualTables, core, coder: str | int,
+    def __init__(self, params: LightfieldParams, tables: res.ResidualTables, core: KeyCore, coder: str | int,
                  counts: list[np.ndarray] | None = None, blend=None) -> None:
         self.params, self.tables, self.core, self.coder, self.blend = params, tables, core, coder, blend
         self.counts = counts  # [class counts, level counts] accumulated over what is coded (for learning tables)
@@ -264,9 +271,8 @@ class _TileEncoder:
         flat = np.full_like(key, 128)
         best = (cost(flat, 0.0), 0, [], flat)
         for r in range(1, CORE_RATES + 1):
-            ip = ImageParams(h, w, 3, r)
-            chunks = encode_pixels(self.core, key, ip, self.coder)
-            base = decode_pixels(self.core, [c.data for c in chunks], ip, self.coder)
+            chunks = self.core.encode(key, r)
+            base = self.core.decode([c.data for c in chunks], h, w, r)
             j = cost(base, 8.0 * sum(len(c.data) for c in chunks))
             if j < best[0]:
                 best = (j, r, chunks, base)
@@ -295,7 +301,7 @@ class _TileEncoder:
         return key_chunks + [Chunk("LFTL", bytes([scale]) + enc.finish())]
 
 
-def _decode_tile(params: LightfieldParams, tables: res.ResidualTables, core, coder: str | int,
+def _decode_tile(params: LightfieldParams, tables: res.ResidualTables, core: KeyCore, coder: str | int,
                  chunks: list[Chunk], h: int, w: int, bar, blend=None) -> np.ndarray:
     # the coded grid: every view, or the sparse-view mode's sub-grid
     """Decodes one tile from its chunks (``KEYC`` ..., ``LFTL``): ``(U, V, h, w, 3)`` uint8."""
@@ -317,10 +323,7 @@ def _decode_tile(params: LightfieldParams, tables: res.ResidualTables, core, cod
             raise CorruptStreamError("light-field tile holds a key view the stream does not use")
         base = np.full((h, w, 3), 128, dtype=np.uint8)
     else:
-        ip = ImageParams(h, w, 3, core_rate)
-        if len(key_chunks) != len(ip.tiles()):
-            raise CorruptStreamError("light-field key view has the wrong number of payloads")
-        base = decode_pixels(core, [c.data for c in key_chunks], ip, coder)
+        base = core.decode([c.data for c in key_chunks], h, w, core_rate)
     out = np.empty((u, v, h, w, 3), dtype=np.uint8)
 
     def residual(pred: np.ndarray, level: int, kind: int) -> np.ndarray:
@@ -439,11 +442,12 @@ class LightfieldCodec(Codec):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise InputError(f"{what} must be an integer, got {value!r}")
         blend, blend_name, blend_sha = _installed_blend()
+        core = installed_key_core(coder)
         params = LightfieldParams(u, v, h, w, channels, int(rate), int(tile), naming or "", prefix or "",
-                                  int(first) if first in (0, 1) else 0, blend_name, blend_sha, int(sparse))
+                                  int(first) if first in (0, 1) else 0, blend_name, blend_sha, int(sparse),
+                                  core.name, core.sha256)
         name = model or DEFAULT_MODEL
         tables, sha = load_tables(name)
-        core, _ = load_image_model(KEY_MODEL)
         chunks: list[Chunk] = []
         tiles = params.tiles()
         coded = views[np.ix_(params.coded_rows, params.coded_cols)]
@@ -466,7 +470,7 @@ class LightfieldCodec(Codec):
         """
         params = LightfieldParams.from_header(stream.header.params)
         tables = stream_tables(stream.header)
-        core, _ = load_image_model(KEY_MODEL)
+        core = stream_key_core(params.key_core, params.key_sha, stream.header.coder_id)
         blend = _stream_blend(params)
         rows, cols = params.coded_rows, params.coded_cols
         out = np.empty((len(rows), len(cols), params.height, params.width, 3), dtype=np.uint8)

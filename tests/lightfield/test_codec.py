@@ -16,8 +16,8 @@ import omnicodec
 from omnicodec.bitstream import unpack
 from omnicodec.bitstream.container import pack
 from omnicodec.errors import BitstreamError, CorruptStreamError, InputError
-from omnicodec.image.models import load_image_model
 from omnicodec.lightfield import codec as lfc
+from omnicodec.lightfield.key_core import installed_key_core
 from omnicodec.lightfield.models import load_tables
 from omnicodec.metrics.lightfield import lightfield_quality
 from omnicodec.types import LightField
@@ -52,7 +52,7 @@ def _encode_tile(views: np.ndarray, rate: int) -> tuple[list, np.ndarray, lfc.Li
     u, v, h, w, _ = views.shape
     params = lfc.LightfieldParams(u, v, h, w, 3, rate)
     tables, _ = load_tables()
-    core, _ = load_image_model(lfc.KEY_MODEL)
+    core = installed_key_core("constriction")
     blend = lfc._installed_blend()[0]
     enc = lfc._TileEncoder(params, tables, core, "constriction", blend=blend)
 
@@ -180,13 +180,35 @@ def test_damaged_streams_raise_bitstream_errors(field: np.ndarray) -> None:
 @pytest.mark.parametrize("change", [{"rows": 0}, {"rows": 100}, {"height": 0}, {"rate": 99}, {"tile": 65},
                                     {"sparse": 0},
                                     {"naming": "other"}, {"first_index": 2}, {"blend": "x", "blend_sha": ""},
-                                    {"extra": 1}, {"width": "wide"}])
+                                    {"extra": 1}, {"width": "wide"}, {"key_core": "x", "key_sha": ""},
+                                    {"key_sha": 5}, {"key_core": "image_wavelet!"}])
 def test_bad_header_parameters_are_corrupt_streams(field: np.ndarray, change: dict) -> None:
     stream = unpack(omnicodec.compress(LightField(field[:2, :2]), rate=2))
     params = {**stream.header.params, **change}
     header = type(stream.header)(**{**stream.header.__dict__, "params": params})
     with pytest.raises(CorruptStreamError):
         omnicodec.decompress(pack(header, stream.chunks))
+
+
+def test_key_view_core_is_named_and_earlier_streams_decode(field: np.ndarray, monkeypatch) -> None:
+    from omnicodec.errors import ModelError
+    from omnicodec.lightfield import key_core
+
+    views = field[:2, :3]
+    stream = unpack(omnicodec.compress(LightField(views), rate=3))
+    assert stream.header.params["key_core"] == "image_wavelet" and len(stream.header.params["key_sha"]) == 64
+    bad_sha = {**stream.header.params, "key_sha": "0" * 64}
+    with pytest.raises(ModelError, match="image_wavelet"):
+        omnicodec.decompress(pack(type(stream.header)(**{**stream.header.__dict__, "params": bad_sha}),
+                                  stream.chunks))
+    # a stream of the earlier format: the hyperprior key core, no key_core / key_sha parameters
+    monkeypatch.setattr(lfc, "installed_key_core", lambda coder: key_core.KeyCore("image_core", coder))
+    old = unpack(omnicodec.compress(LightField(views), rate=3))
+    params = {k: v for k, v in old.header.params.items() if k not in ("key_core", "key_sha")}
+    monkeypatch.undo()
+    expected = omnicodec.decompress(pack(old.header, old.chunks)).views
+    decoded = omnicodec.decompress(pack(type(old.header)(**{**old.header.__dict__, "params": params}), old.chunks))
+    assert np.array_equal(decoded.views, expected)
 
 
 def test_payload_mismatch_is_a_corrupt_stream(field: np.ndarray) -> None:
