@@ -36,7 +36,7 @@ __all__ = ["WaveletParams", "encode", "decode", "levels_for", "STEPS", "RATES", 
 TRANSFORM = "cdf97"
 """Header value naming this core."""
 RATES = 8
-STEPS = tuple(40.0 * 2.0 ** (-r / 2.0) for r in range(RATES))
+STEPS = tuple(56.0 * 2.0 ** (-r / 2.0) for r in range(RATES))
 """Luma quantiser step (8-bit pixel units, before the band gains) of rate points 1..8."""
 MAX_LEVELS = 6
 RD_LAMBDA = 0.115
