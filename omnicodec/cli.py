@@ -422,7 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "auto (default) takes images twice as wide as high for panoramas")
     p.add_argument("--model", default=None, metavar="NAME",
                    help="point clouds: auto (default: dense or lidar, chosen from the data), dense or lidar; "
-                        "images: a model of the zoo (default image_core, image_erp for panoramas)")
+                        "images: image_wavelet (default: the wavelet core), or the hyperprior image_core "
+                        "(image_erp for panoramas)")
     p.add_argument("--sparse", type=int, default=None, metavar="S",
                    help="light fields: code only every S-th view row and column (and the last ones); the decoder "
                         "synthesises the other views")

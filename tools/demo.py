@@ -203,8 +203,8 @@ def image_demo(args: argparse.Namespace) -> tuple[list[dict], bool]:
     jobs = [(PANORAMA, panorama, "erp", rate) for rate in PANORAMA_RATES]
     jobs.append(("room view (rendered photo)", photo, "image", PHOTO_RATE))
 
-    print(f"\nlearned image coding; a round trip passes with the same shape and dtype and at least "
-          f"{args.psnr_floor:g} dB\n(WS-PSNR-Y for the panorama, PSNR-Y for the photo)\n")
+    print(f"\nimage coding (wavelet core, learned context tables); a round trip passes with the same shape and "
+          f"dtype and at least {args.psnr_floor:g} dB\n(WS-PSNR-Y for the panorama, PSNR-Y for the photo)\n")
     header = (f"{'input':28s} {'size':>9s} {'codec':>6s} {'rate':>4s} {'bytes':>8s} {'bpp':>7s} {'PSNR-Y':>7s} "
               f"{'WS-PSNR-Y':>9s} {'enc s':>6s} {'dec s':>6s}  round trip")
     print(header)

@@ -62,10 +62,9 @@ def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.n
     for pixels, attrs in images:
         for rate in rates:
             p = params_for(pixels, attrs["kind"], rate, chroma)
-            planes = wv._to_planes(pixels, 3)
             luma = None
             for c in range(3):
-                ll, bands = dwt.forward(planes[c], p.levels, p.wrap)
+                ll, bands = dwt.forward(wv._plane(pixels, c, 3), p.levels, p.wrap)
                 s_ll, s_bands = wv._steps(p, c)
                 qb = [[quantise(b, s) for b, s in zip(tri, st, strict=True)]
                       for tri, st in zip(bands, s_bands, strict=True)]

@@ -3,7 +3,7 @@
 **Wavelet core** (the default, model ``image_wavelet``; :mod:`.wavelet`): BT.709 Y'CbCr, a CDF 9/7 wavelet of up to
 6 levels, dead-zone quantisation with the same pixel-domain step in every band, and the values coded plane by plane
 with learned context tables that adapt to the image (:mod:`.subband_coder`, :mod:`.subband_model`). One ``PLNE``
-chunk per plane. Memory is about 60 bytes per pixel at the peak (one plane's transform and contexts at a time).
+chunk per plane. Memory is about 70 bytes per pixel at the peak (one plane's transform and contexts at a time).
 Header parameters: ``transform`` (``"cdf97"``), ``height``, ``width``, ``channels`` (1 or 3), ``rate``, ``chroma``
 (chroma step factor in 1/16), ``wrap`` and ``sphere`` (panoramas).
 
@@ -232,7 +232,11 @@ class ImageCodec(Codec):
         chroma16 = wavelet.check_chroma(chroma)
         name = model or self.default_model
         coder_id = get_coder(coder).id
-        if zoo.entry(name)["kind"] == wavelet_kind:
+        kind = zoo.entry(name)["kind"]
+        if kind not in (wavelet_kind, "image"):
+            known = ", ".join(sorted(zoo.list_models(wavelet_kind)) + sorted(zoo.list_models("image")))
+            raise InputError(f"model {name!r} is of kind {kind}, not an image model; available: {known}")
+        if kind == wavelet_kind:
             ctx_model, sha = load_image_model(name, wavelet_kind)
             wrap = self.wrap and dwt.can_wrap(params.width, wavelet.levels_for(params.height, params.width))
             wp = wavelet.WaveletParams(params.height, params.width, channels, params.rate, chroma16, wrap, self.sphere)

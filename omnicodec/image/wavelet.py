@@ -125,29 +125,27 @@ def _steps(params: WaveletParams, plane: int) -> tuple[np.ndarray | float, list[
     return ll, bands
 
 
-def _to_planes(pixels: np.ndarray, planes: int) -> np.ndarray:
-    x = pixels.astype(np.float64)
+def _plane(pixels: np.ndarray, c: int, planes: int) -> np.ndarray:
+    """Plane ``c`` (Y', Cb, Cr; luma centred on 0) of ``pixels (H, W, 3)`` uint8 as float64, one plane at a time."""
     if planes == 1:
-        return x[None, :, :, 0] - 128.0
-    ycc = _mix(_M, [x[:, :, 0], x[:, :, 1], x[:, :, 2]])
-    ycc[0] -= 128.0
-    return ycc
-
-
-def _mix(m: np.ndarray, planes: list[np.ndarray]) -> np.ndarray:
-    """``m @ planes`` per pixel, as elementwise products and sums in a fixed order."""
-    return np.stack([m[i, 0] * planes[0] + m[i, 1] * planes[1] + m[i, 2] * planes[2] for i in range(3)])
+        return pixels[:, :, 0] - 128.0
+    m = _M[c]
+    out = m[0] * pixels[:, :, 0]
+    out += m[1] * pixels[:, :, 1]
+    out += m[2] * pixels[:, :, 2]
+    if c == 0:
+        out -= 128.0
+    return out
 
 
 def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
            progress: bool = False) -> list[Chunk]:
     """One ``PLNE`` chunk per plane of ``pixels (H, W, 3)`` uint8 (luma only for grey images)."""
-    planes = _to_planes(pixels, params.planes)
     luma: BandQ | None = None
     chunks = []
     with progress_bar(params.planes, "image planes", enabled=progress, unit="plane") as bar:
         for c in range(params.planes):
-            ll, bands = dwt.forward(planes[c], params.levels, params.wrap)
+            ll, bands = dwt.forward(_plane(pixels, c, params.planes), params.levels, params.wrap)
             s_ll, s_bands = _steps(params, c)
             q: BandQ = (np.round(ll / s_ll).astype(np.int64),
                         [[quantise(b, s) for b, s in zip(tri, st, strict=True)]
@@ -191,8 +189,11 @@ def decode(chunks: list[bytes], params: WaveletParams, model: SubbandModel, code
     if params.planes == 1:
         return np.repeat(np.clip(np.round(out[0] + 128.0), 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
     out[0] += 128.0
-    rgb = _mix(_M_INV, [out[0], out[1], out[2]])
-    return np.clip(np.round(rgb), 0, 255).astype(np.uint8).transpose(1, 2, 0).copy()
+    rgb = np.empty((params.height, params.width, 3), dtype=np.uint8)
+    for k in range(3):  # one output channel at a time (bounded memory), as fixed-order elementwise sums
+        m = _M_INV[k]
+        rgb[:, :, k] = np.clip(np.round(m[0] * out[0] + m[1] * out[1] + m[2] * out[2]), 0, 255)
+    return rgb
 
 
 def check_chroma(value: Any) -> int:

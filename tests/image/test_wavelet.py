@@ -166,3 +166,9 @@ def test_panoramas_wrap_when_their_width_allows() -> None:
     assert psnr(pano, out) > 30.0
     odd = _smooth_image(h, 2 * h + 2, seed=6)  # 130 columns: not divisible by 2**levels, coded without wrap
     assert not unpack(omnicodec.compress(ErpImage(odd), codec="erp", rate=4)).header.params["wrap"]
+
+
+def test_models_of_other_kinds_are_refused_with_the_image_models_named() -> None:
+    pixels = _smooth_image(32, 32)
+    with pytest.raises(InputError, match="not an image model; available: image_wavelet"):
+        omnicodec.compress(ErpImage(pixels), codec="image", model="lidar")
