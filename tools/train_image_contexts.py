@@ -33,18 +33,18 @@ from train_image import data_record  # noqa: E402
 from training_common import REPO, log, write_model, write_zoo_entry  # noqa: E402
 
 from datasets.images import read_set  # noqa: E402
-from omnicodec.image import dwt  # noqa: E402
 from omnicodec.image import subband_model as sm  # noqa: E402
 from omnicodec.image import wavelet as wv  # noqa: E402
-from omnicodec.image.subband_coder import code_plane, quantise  # noqa: E402
+from omnicodec.image.subband_coder import code_plane  # noqa: E402
+from omnicodec.metrics.image import psnr  # noqa: E402
+from omnicodec.pointcloud.attr_model import count_values  # noqa: E402
 
 CONTEXTS_PER_GROUP = [sm.CONTEXTS] * sm.DETAIL_GROUPS + [1]
 
 
 def params_for(pixels: np.ndarray, kind: str, rate: int, chroma: int) -> wv.WaveletParams:
-    h, w = pixels.shape[:2]
-    pano = kind == "erp"
-    return wv.WaveletParams(h, w, 3, rate, chroma, wrap=pano and dwt.can_wrap(w, wv.levels_for(h, w)), sphere=pano)
+    """The parameters the codecs give an image: ``erp``'s for panoramas, ``image``'s otherwise."""
+    return wv.WaveletParams.for_image(pixels.shape[0], pixels.shape[1], 3, rate, chroma, panorama=kind == "erp")
 
 
 def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.ndarray,
@@ -54,28 +54,19 @@ def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.n
     first lowered by the encoder's rate-distortion choice under that model's tables, as the encoder does."""
 
     def record(group: int, values: np.ndarray, ctx: np.ndarray) -> None:
-        c = counts[group]
-        sym = np.clip(values + sm.HALF, 0, 2 * sm.HALF + 1)
-        sym = np.where((values < -sm.HALF) | (values > sm.HALF), 2 * sm.HALF + 1, sym)
-        c += np.bincount(ctx * sm.SYMBOLS + sym, minlength=c.size).reshape(c.shape)
+        counts[group] += count_values(values, ctx, len(counts[group]))
 
     for pixels, attrs in images:
         for rate in rates:
             p = params_for(pixels, attrs["kind"], rate, chroma)
             luma = None
             for c in range(3):
-                ll, bands = dwt.forward(wv._plane(pixels, c, 3), p.levels, p.wrap)
-                s_ll, s_bands = wv._steps(p, c)
-                qb = [[quantise(b, s) for b, s in zip(tri, st, strict=True)]
-                      for tri, st in zip(bands, s_bands, strict=True)]
-                sizes = [[np.abs(b) / s for b, s in zip(tri, st, strict=True)]
-                         for tri, st in zip(bands, s_bands, strict=True)]
-                q = (np.round(ll / s_ll).astype(np.int64), qb)
-                rdo = (sizes, wv.RD_LAMBDA) if model is not None and wv.RD_LAMBDA > 0 else None
+                q, sizes = wv.quantised_plane(pixels, p, c)
+                rdo = (sizes, wv.RD_LAMBDA) if model is not None else None
                 code_plane(None, model, c, p.height, p.width, p.levels, q, luma, record, rdo)
                 for lev in range(p.levels):  # cell positions of the values as coded
                     group = sm.group_of(c, p.levels - 1 - lev, 0)
-                    for v, size in zip(qb[lev], sizes[lev], strict=True):
+                    for v, size in zip(q[1][lev], sizes[lev], strict=True):
                         a = np.abs(v)
                         for k, sel in enumerate((a == 1, a >= 2)):
                             cells[group, k] += ((size - a)[sel].sum(), sel.sum())
@@ -83,7 +74,7 @@ def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.n
                     luma = q
 
 
-def validate(model: sm.SubbandModel, images, rates, chroma: int) -> dict[str, float]:
+def validate(model: sm.SubbandModel, images, rates, chroma: int) -> dict[str, tuple[float, float]]:
     """Real coded bits per pixel and PSNR-RGB of each validation image at each rate."""
     out = {}
     for i, (pixels, attrs) in enumerate(images):
@@ -91,9 +82,8 @@ def validate(model: sm.SubbandModel, images, rates, chroma: int) -> dict[str, fl
             p = params_for(pixels, attrs["kind"], rate, chroma)
             chunks = wv.encode(pixels, p, model)
             bpp = 8 * sum(len(c.data) for c in chunks) / (p.height * p.width)
-            dec = wv.decode([c.data for c in chunks], p, model)
-            mse = float(((dec.astype(np.float64) - pixels) ** 2).mean())
-            out[f"{i}:{Path(attrs['source']).stem}@{rate}"] = (bpp, 10 * np.log10(255 ** 2 / max(mse, 1e-10)))
+            out[f"{i}:{Path(attrs['source']).stem}@{rate}"] = (bpp, psnr(pixels, wv.decode([c.data for c in chunks],
+                                                                                             p, model)))
     return out
 
 

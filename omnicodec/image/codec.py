@@ -35,7 +35,7 @@ from ..errors import CorruptStreamError, InputError
 from ..omni.latitude import latent_row_gains
 from ..progress import progress_bar
 from ..types import ErpImage
-from . import dwt, wavelet
+from . import wavelet
 from .latent_coder import HYPER_FACTOR, decode_tile, encode_tile
 from .model import DOWNSCALE, LAMBDAS, GainHyperprior
 from .models import load_image_model, stream_model
@@ -238,8 +238,8 @@ class ImageCodec(Codec):
             raise InputError(f"model {name!r} is of kind {kind}, not an image model; available: {known}")
         if kind == wavelet_kind:
             ctx_model, sha = load_image_model(name, wavelet_kind)
-            wrap = self.wrap and dwt.can_wrap(params.width, wavelet.levels_for(params.height, params.width))
-            wp = wavelet.WaveletParams(params.height, params.width, channels, params.rate, chroma16, wrap, self.sphere)
+            wp = wavelet.WaveletParams.for_image(params.height, params.width, channels, params.rate, chroma16,
+                                                 panorama=self.sphere)
             chunks = wavelet.encode(pixels, wp, ctx_model, coder, progress)
             header = StreamHeader("image", self.id, coder_id, wp.to_header(), name, bytes.fromhex(sha))
             return pack(header, chunks)
@@ -261,9 +261,9 @@ class ImageCodec(Codec):
             if wp.sphere != self.sphere or (wp.wrap and not self.wrap):
                 raise CorruptStreamError(f"{self.id} stream with wrap={wp.wrap} sphere={wp.sphere}")
             ctx_model = stream_model(stream.header, wavelet_kind)
-            if len(stream.chunks) != wp.planes or stream.chunks_named("PLNE") != [c.data for c in stream.chunks]:
+            if any(c.tag != "PLNE" for c in stream.chunks):
                 raise CorruptStreamError("image stream holds chunks other than its planes")
-            pixels = wavelet.decode(stream.chunks_named("PLNE"), wp, ctx_model, stream.header.coder_id, progress)
+            pixels = wavelet.decode([c.data for c in stream.chunks], wp, ctx_model, stream.header.coder_id, progress)
             channels, rate = wp.channels, wp.rate
         else:
             params = ImageParams.from_header(p)

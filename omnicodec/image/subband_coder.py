@@ -30,7 +30,8 @@ from ..errors import CorruptStreamError
 from ..pointcloud.attr_model import AdaptiveTables
 from .subband_model import HALF, LL_GROUP, OFFSET_UNIT, ROUNDING, SubbandModel, group_of
 
-__all__ = ["band_shapes", "half_octave_bin", "quantise", "dequantise", "code_plane", "BandQ"]
+__all__ = ["band_shapes", "half_octave_bin", "quantise", "quantise_sizes", "dequantise", "code_plane", "check_decoded",
+           "BandQ"]
 
 BandQ = tuple[np.ndarray, list[list[np.ndarray]]]
 """``(LL, [[LH, HL, HH] per level, coarse to fine])`` of int64 quantised values."""
@@ -131,7 +132,7 @@ def code_plane(io: Encoder | Decoder | None, model: SubbandModel, plane: int, he
             values = decode_indexed(io, index, table_set)
         else:
             encode_indexed(io, values, index, table_set)
-        t.update(values + 0, ctx)
+        t.update(values, ctx)
         return values
 
     ll_ctx = np.zeros(ll_shape[0] * ll_shape[1], dtype=np.int64)
@@ -191,7 +192,12 @@ def _rd_lower(q: np.ndarray, size: np.ndarray, bits: np.ndarray, ctx: np.ndarray
 
 def quantise(x: np.ndarray, step: np.ndarray | float) -> np.ndarray:
     """Dead-zone quantiser: ``sign(x) floor(|x| / step + ROUNDING)`` as int64."""
-    return (np.sign(x) * np.floor(np.abs(x) / step + ROUNDING)).astype(np.int64)
+    return quantise_sizes(x, np.abs(x) / step)
+
+
+def quantise_sizes(x: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """:func:`quantise` of ``x`` whose ``|x| / step`` is already ``size``."""
+    return (np.sign(x) * np.floor(size + ROUNDING)).astype(np.int64)
 
 
 def dequantise(q: np.ndarray, step: np.ndarray | float, offsets: np.ndarray) -> np.ndarray:
@@ -199,10 +205,6 @@ def dequantise(q: np.ndarray, step: np.ndarray | float, offsets: np.ndarray) -> 
     a = np.abs(q)
     off = np.where(a == 1, offsets[0], offsets[1]) / OFFSET_UNIT
     return np.where(a > 0, np.sign(q) * (a + off), 0.0) * step
-
-
-StepFn = Callable[[int, int, int], np.ndarray]
-"""``(level from coarse or -1 for LL, orientation, rows) -> (rows, 1)`` quantiser steps."""
 
 
 def check_decoded(q: BandQ, limit: int) -> None:

@@ -17,13 +17,11 @@ quantiser cell), in units of ``1/1024`` step. The encoder's rounding offset :dat
 
 from __future__ import annotations
 
-import hashlib
-import io
-
 import numpy as np
 
 from .. import zoo
 from ..errors import ModelError
+from ..pointcloud import attr_model
 from ..pointcloud.attr_model import HALF, SYMBOLS, AttributeModel
 
 __all__ = ["PLANE_CLASSES", "LEVEL_CLASSES", "CONTEXTS", "GROUPS", "LL_GROUP", "SubbandModel", "group_of", "KIND",
@@ -88,6 +86,7 @@ class SubbandModel(AttributeModel):
 
     offsets = _OFFSETS
     label = "image context"
+    arrays = ("weights", "recon")
 
     def __init__(self, weights: np.ndarray, recon: np.ndarray | None = None, sha256: str = "") -> None:
         super().__init__(weights, sha256)
@@ -99,22 +98,10 @@ class SubbandModel(AttributeModel):
 
 def model_to_bytes(weights: np.ndarray, recon: np.ndarray) -> bytes:
     """The ``.npz`` bytes of a model file (checked by building the model)."""
-    SubbandModel(weights, recon)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, weights=np.asarray(weights, np.int64), recon=np.asarray(recon, np.int64))
-    return buf.getvalue()
+    return attr_model.model_to_bytes(weights, SubbandModel, recon=recon)
 
 
-def _from_bytes(data: bytes) -> SubbandModel:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            w, r = z["weights"], z["recon"]
-    except Exception as exc:  # noqa: BLE001 - numpy raises many types for foreign bytes
-        raise ModelError(f"not a file of the image context model ({type(exc).__name__}: {exc})") from None
-    return SubbandModel(w, r, hashlib.sha256(data).hexdigest())
-
-
-zoo.register_loader(KIND, _from_bytes)
+zoo.register_loader(KIND, attr_model.model_loader(SubbandModel))
 
 
 def load_model(name: str = DEFAULT_MODEL) -> SubbandModel:

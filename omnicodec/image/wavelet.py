@@ -28,10 +28,11 @@ from ..errors import CorruptStreamError, InputError
 from ..omni.latitude import row_gains
 from ..progress import progress_bar
 from . import dwt
-from .subband_coder import BandQ, check_decoded, code_plane, dequantise, quantise
+from .subband_coder import BandQ, band_shapes, check_decoded, code_plane, dequantise, quantise_sizes
 from .subband_model import SubbandModel, group_of
 
-__all__ = ["WaveletParams", "encode", "decode", "levels_for", "STEPS", "RATES", "MAX_LEVELS", "TRANSFORM"]
+__all__ = ["WaveletParams", "encode", "decode", "quantised_plane", "levels_for", "STEPS", "RATES", "MAX_LEVELS",
+           "TRANSFORM"]
 
 TRANSFORM = "cdf97"
 """Header value naming this core."""
@@ -68,6 +69,13 @@ class WaveletParams:
     chroma: int = CHROMA_UNIT
     wrap: bool = False
     sphere: bool = False
+
+    @classmethod
+    def for_image(cls, height: int, width: int, channels: int, rate: int, chroma: int = CHROMA_UNIT,
+                  panorama: bool = False) -> WaveletParams:
+        """A panorama gets latitude steps, and periodic columns where its width allows them (:func:`.dwt.can_wrap`)."""
+        wrap = panorama and dwt.can_wrap(width, levels_for(height, width))
+        return cls(height, width, channels, rate, chroma, wrap, panorama)
 
     @property
     def levels(self) -> int:
@@ -112,8 +120,6 @@ def _steps(params: WaveletParams, plane: int) -> tuple[np.ndarray | float, list[
     """Quantiser steps of ``LL`` and of every band of ``plane`` (scalars, or ``(rows, 1)`` for panoramas)."""
     levels = params.levels
     g_ll, gains = dwt.band_gains(levels)
-    from .subband_coder import band_shapes
-
     ll_shape, shapes = band_shapes(params.height, params.width, levels)
     base = STEPS[params.rate - 1] * (params.chroma / CHROMA_UNIT if plane else 1.0)
     ll = base / np.sqrt(g_ll) / _row_steps(params, ll_shape[0], levels)
@@ -138,6 +144,16 @@ def _plane(pixels: np.ndarray, c: int, planes: int) -> np.ndarray:
     return out
 
 
+def quantised_plane(pixels: np.ndarray, params: WaveletParams, c: int) -> tuple[BandQ, list[list[np.ndarray]]]:
+    """Plane ``c`` of ``pixels`` transformed and quantised: its values and, for the rate-distortion pass, every
+    band's unquantised ``|x| / step``."""
+    ll, bands = dwt.forward(_plane(pixels, c, params.planes), params.levels, params.wrap)
+    s_ll, s_bands = _steps(params, c)
+    sizes = [[np.abs(b) / s for b, s in zip(tri, st, strict=True)] for tri, st in zip(bands, s_bands, strict=True)]
+    q = [[quantise_sizes(b, a) for b, a in zip(tri, at, strict=True)] for tri, at in zip(bands, sizes, strict=True)]
+    return (np.round(ll / s_ll).astype(np.int64), q), sizes
+
+
 def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
            progress: bool = False) -> list[Chunk]:
     """One ``PLNE`` chunk per plane of ``pixels (H, W, 3)`` uint8 (luma only for grey images)."""
@@ -145,17 +161,9 @@ def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder
     chunks = []
     with progress_bar(params.planes, "image planes", enabled=progress, unit="plane") as bar:
         for c in range(params.planes):
-            ll, bands = dwt.forward(_plane(pixels, c, params.planes), params.levels, params.wrap)
-            s_ll, s_bands = _steps(params, c)
-            q: BandQ = (np.round(ll / s_ll).astype(np.int64),
-                        [[quantise(b, s) for b, s in zip(tri, st, strict=True)]
-                         for tri, st in zip(bands, s_bands, strict=True)])
-            sizes = [[np.abs(b) / s for b, s in zip(tri, st, strict=True)]
-                     for tri, st in zip(bands, s_bands, strict=True)]
-            del ll, bands
+            q, sizes = quantised_plane(pixels, params, c)
             enc = get_coder(coder).encoder()
-            code_plane(enc, model, c, params.height, params.width, params.levels, q, luma,
-                       rdo=(sizes, RD_LAMBDA) if RD_LAMBDA > 0 else None)
+            code_plane(enc, model, c, params.height, params.width, params.levels, q, luma, rdo=(sizes, RD_LAMBDA))
             del sizes
             chunks.append(Chunk("PLNE", enc.finish()))
             if c == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import zoo
 from ..bitstream import Chunk
 from ..errors import CorruptStreamError, ModelError
 from ..image import wavelet
@@ -27,8 +28,11 @@ class KeyCore:
 
     def __init__(self, name: str, coder: str | int) -> None:
         self.name, self.coder = name, coder
-        self.wavelet = name != HYPERPRIOR_MODEL
-        kind = WAVELET_KIND if self.wavelet else "image"
+        kind = zoo.entry(name)["kind"] if name in zoo.list_models() else None
+        if kind not in (WAVELET_KIND, "image"):
+            raise ModelError(f"the key view's image model {name!r} is not installed here; decode with the omnicodec "
+                             "version that wrote the stream")
+        self.wavelet = kind == WAVELET_KIND
         self.model, self.sha256 = load_image_model(name, kind)
 
     def encode(self, view: np.ndarray, rate: int) -> list[Chunk]:

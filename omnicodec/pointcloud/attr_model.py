@@ -108,6 +108,8 @@ class AttributeModel:
 
     offsets = _OFFSETS
     label = "attribute"
+    arrays: tuple[str, ...] = ("weights",)
+    """The arrays of a model file, passed to the constructor by name."""
 
     def __init__(self, weights: np.ndarray, sha256: str = "") -> None:
         w = np.asarray(weights)
@@ -173,11 +175,12 @@ def count_values(values: np.ndarray, ctx: np.ndarray, contexts_in_group: int) ->
     return np.bincount(flat, minlength=contexts_in_group * SYMBOLS).reshape(contexts_in_group, SYMBOLS)
 
 
-def model_to_bytes(weights: np.ndarray, cls: type[AttributeModel] = AttributeModel) -> bytes:
-    """The ``.npz`` bytes of a model file of class ``cls`` (checked by building the model)."""
-    cls(weights)
+def model_to_bytes(weights: np.ndarray, cls: type[AttributeModel] = AttributeModel, **arrays: np.ndarray) -> bytes:
+    """The ``.npz`` bytes of a model file of class ``cls`` (checked by building the model); ``arrays`` are the
+    class's other arrays (:attr:`AttributeModel.arrays`)."""
+    cls(weights, **arrays)
     buf = io.BytesIO()
-    np.savez_compressed(buf, weights=np.asarray(weights, np.int64))
+    np.savez_compressed(buf, **{k: np.asarray(v, np.int64) for k, v in {"weights": weights, **arrays}.items()})
     return buf.getvalue()
 
 
@@ -187,10 +190,10 @@ def model_loader(cls: type[AttributeModel]):
     def from_bytes(data: bytes) -> AttributeModel:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as z:
-                w = z["weights"]
+                arrays = {k: z[k] for k in cls.arrays}
         except Exception as exc:  # noqa: BLE001 - numpy raises many types for foreign bytes
             raise ModelError(f"not a file of the {cls.label} model ({type(exc).__name__}: {exc})") from None
-        return cls(w, hashlib.sha256(data).hexdigest())
+        return cls(**arrays, sha256=hashlib.sha256(data).hexdigest())
 
     return from_bytes
 

@@ -13,9 +13,11 @@ from omnicodec.errors import CorruptStreamError, InputError, ModelError
 from omnicodec.image import dwt, subband_model, wavelet
 from omnicodec.image.subband_coder import band_shapes, code_plane, dequantise, half_octave_bin, quantise
 from omnicodec.metrics.image import psnr
+from omnicodec.pointcloud import attr_model
+from omnicodec.pointcloud.attr_model import model_loader
 from omnicodec.types import ErpImage
 
-from .test_codec import _smooth_image
+from .test_codec import _smooth_image, _with_params
 
 
 @pytest.mark.parametrize(("shape", "levels", "wrap"), [((37, 50), 4, False), ((64, 96), 5, True), ((1, 1), 0, False),
@@ -102,12 +104,13 @@ def test_model_file_checks() -> None:
     with pytest.raises(ModelError):
         subband_model.SubbandModel(w, np.full((subband_model.DETAIL_GROUPS, 2), 5000))
     data = subband_model.model_to_bytes(w, subband_model.default_offsets())
-    from omnicodec import zoo
-
-    loader = zoo._loader(subband_model.KIND)
-    assert loader(data).weights.shape == w.shape
+    loader = model_loader(subband_model.SubbandModel)
+    model = loader(data)
+    assert model.weights.shape == w.shape and np.array_equal(model.offsets_q, subband_model.default_offsets())
     with pytest.raises(ModelError):
         loader(b"not a model")
+    with pytest.raises(ModelError):  # an attribute model's file lacks the offsets
+        loader(attr_model.model_to_bytes(attr_model.prior_weights()))
 
 
 def test_wavelet_streams_beat_the_hyperprior_and_reach_their_quality() -> None:
@@ -137,12 +140,6 @@ def test_chroma_option() -> None:
     for bad in (0.1, 100, "x", True):
         with pytest.raises(InputError, match="chroma"):
             omnicodec.compress(ErpImage(pixels), codec="image", chroma=bad)
-
-
-def _with_params(stream: bytes, **changes) -> bytes:
-    s = unpack(stream)
-    s.header.params = {**s.header.params, **changes}
-    return pack(s.header, s.chunks)
 
 
 def test_bad_wavelet_headers_raise_corrupt_stream() -> None:
