@@ -19,14 +19,16 @@ Panoramas (evaluation only, ``../shared/data/erp``):
 ``--quick``: horizonnet only.
 
 Codecs (``--codecs``; default all but ``vvc_intra``): ``erp`` (ours, sphere-aware) and ``image`` (ours, the
-sphere-blind core), ``omnicodec.compress(ErpImage(pixels), codec=..., rate=R)`` for R in ``--rates`` (default 1..8),
+sphere-blind core, with ``erp``'s chroma steps so that only the sphere adaptations differ),
+``omnicodec.compress(ErpImage(pixels), codec=..., rate=R)`` for R in ``--rates`` (default 1..8),
 each skipped with a one-line note when not registered or not runnable; the anchors of ``tools/anchors.py`` at their
 default qualities (HEVC-intra QP 22/27/32/37 as GUIDE.md section 5, AVIF q 40/55/70/85, JPEG q 30/50/75/90, WebP
 q 50/70/85/95) and, on request, ``vvc_intra`` (vvenc; about 10 s per 1024x512 image). With ``hevc_intra`` come rows
 ``hevc_intra_nosei``: the same streams less x265's informational SEI (about 2.3 kB: 0.035 bpp at 1024x512, 19 % of
 the QP 37 stream; ``anchors.strip_x265_info``), which the GUIDE's figures include; BD-rates are given against both.
 
-Measured per panorama and quality point: bytes, bpp = 8 bytes / (H W), WS-PSNR-Y, PSNR-Y, viewport PSNR and seam
+Measured per panorama and quality point: bytes, bpp = 8 bytes / (H W), WS-PSNR-Y (and of Cb, Cr, and their 6:1:1
+combination ``(6 Y + Cb + Cr) / 8``, WS-PSNR-YUV), PSNR-Y, viewport PSNR and seam
 score (``omnicodec.metrics.viewport``, imported lazily: None when it is missing or fails), SSIM-Y; and, from a child
 process per (panorama, codec, quality) that loads the panorama, warms the codec up on a 64x128 crop, then encodes
 and decodes it once: encode and decode wall-clock seconds, ``peak_mb`` = the child's peak resident set
@@ -36,10 +38,10 @@ codecs, torch and the model)
 and ``base_mb`` = the same peak just before the warm-up (interpreter, imports and the loaded panorama).
 Metrics are computed in the parent from the decoded image the child saves.
 
-BD-rates (WS-PSNR-Y, PCHIP) of every codec against HEVC-intra (also against ``hevc_intra_nosei`` when run) and
-AVIF, per panorama, and their arithmetic mean over the panoramas (None when any is undefined); and ``erp`` against
-``image`` (the gain of sphere awareness). JSON: every row, the BD tables, versions; plot: WS-PSNR-Y against bpp per
-panorama.
+BD-rates (WS-PSNR-Y, and WS-PSNR-YUV; PCHIP) of every codec against HEVC-intra (also against ``hevc_intra_nosei``
+when run) and AVIF, per panorama, and their arithmetic mean over the panoramas (None when any is undefined); and
+``erp`` against ``image`` (the gain of sphere awareness). JSON: every row, the BD tables, versions; plot: WS-PSNR-Y
+against bpp per panorama.
 
 ``--large``: time and peak memory of our ``erp`` codec (or the ``--codecs`` given) at ``--large-rate`` on a
 6656x3328 panorama made by upscaling the training panorama aframe_lake.jpg (4096x2048) with Pillow's bicubic filter,
@@ -137,6 +139,26 @@ def _peak_mb() -> float:
     return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
+def codec_options(codec: str) -> dict:
+    """Options of our codecs: the sphere-blind ``image`` runs with ``erp``'s chroma steps, so that the two differ
+    only in the sphere adaptations (wrap-around, latitude steps)."""
+    if codec != "image":
+        return {}
+    from omnicodec.omni.erp_codec import ErpCodec
+
+    return {"chroma": ErpCodec.default_chroma}
+
+
+def ws_psnr_planes(ref: np.ndarray, dec: np.ndarray) -> list[float | None]:
+    """WS-PSNR of BT.709 Y', Cb, Cr (8-bit full range) and their 6:1:1 combination ``(6 Y + Cb + Cr) / 8``."""
+    from omnicodec.metrics.sphere import ws_psnr_per_channel
+
+    a = np.stack(anchors.rgb_to_ycbcr(ref), axis=2).astype(np.float64)
+    b = np.stack(anchors.rgb_to_ycbcr(dec), axis=2).astype(np.float64)
+    y, cb, cr = (finite(v) for v in ws_psnr_per_channel(a, b))
+    return [y, cb, cr, None if None in (y, cb, cr) else (6 * y + cb + cr) / 8]
+
+
 def worker(job: dict) -> dict:
     """Child process: load the panorama, warm up, encode + decode once; save the decoded image; times and memory."""
     if job["codec"] in OURS:
@@ -145,8 +167,9 @@ def worker(job: dict) -> dict:
         torch.set_num_threads(job["threads"])
     img = load_panorama(job["source"])
     base = _peak_mb()
-    run_codec(job["codec"], np.ascontiguousarray(img[:64, :128]), job["quality"])  # warm-up: libraries, model
-    r = run_codec(job["codec"], img, job["quality"])
+    options = job.get("options", {})
+    run_codec(job["codec"], np.ascontiguousarray(img[:64, :128]), job["quality"], **options)  # warm-up
+    r = run_codec(job["codec"], img, job["quality"], **options)
     peak = _peak_mb()
     np.save(Path(job["out"]) / "decoded.npy", r.decoded)
     extra = {"bytes_nosei": len(anchors.strip_x265_info(r.stream))} if job["codec"] == "hevc_intra" else {}
@@ -193,18 +216,18 @@ class ViewportMetrics:
             return None, None
 
 
-def bd_per_panorama(rows: list[dict], panoramas: list[str], codecs: list[str]) -> dict:
-    """WS-PSNR-Y BD-rates, {panorama or "mean": {codec: {"vs REF": %}}}, plus ours vs the sphere-blind core; and
-    notes on the curves left out (quality not increasing with rate)."""
+def bd_per_panorama(rows: list[dict], panoramas: list[str], codecs: list[str], key: str = "ws_psnr_y") -> dict:
+    """BD-rates of the quality ``key`` (WS-PSNR-Y unless given), {panorama or "mean": {codec: {"vs REF": %}}}, plus
+    ours vs the sphere-blind core; and notes on the curves left out (quality not increasing with rate)."""
     from omnicodec.metrics.bdrate import bd_rate
 
     notes = []
 
     def curve(pano, codec):
-        pts = sorted((r["bpp"], r["ws_psnr_y"]) for r in rows
-                     if r["panorama"] == pano and r["codec"] == codec and r["ws_psnr_y"] is not None)
+        pts = sorted((r["bpp"], r[key]) for r in rows
+                     if r["panorama"] == pano and r["codec"] == codec and r.get(key) is not None)
         if len(pts) >= 2 and not monotonic(pts):
-            msg = (f"{pano} {codec}: WS-PSNR-Y does not increase with rate ({', '.join(f'{v:.2f}' for _, v in pts)}"
+            msg = (f"{pano} {codec}: {key} does not increase with rate ({', '.join(f'{v:.2f}' for _, v in pts)}"
                    " dB by rising bpp); its BD-rates are None")
             if msg not in notes:
                 notes.append(msg)
@@ -243,8 +266,8 @@ def print_rows(rows: list[dict]) -> None:
               f"{r['base_mb']:>9.0f}")
 
 
-def print_bd(bd: dict) -> None:
-    print("\nBD-rate, WS-PSNR-Y (PCHIP, per panorama; mean = arithmetic mean of the panoramas' BD-rates); "
+def print_bd(bd: dict, metric: str = "WS-PSNR-Y") -> None:
+    print(f"\nBD-rate, {metric} (PCHIP, per panorama; mean = arithmetic mean of the panoramas' BD-rates); "
           "negative = fewer bits")
     for pano, table in bd.items():
         cols = sorted({k for row in table.values() for k in row})
@@ -395,7 +418,8 @@ def main(argv=None) -> int:
                 continue
             if ref_name != pano:
                 ref, ref_name = load_panorama(PANORAMAS[pano]), pano
-            job = {"source": PANORAMAS[pano], "codec": codec, "quality": q, "threads": args.threads}
+            job = {"source": PANORAMAS[pano], "codec": codec, "quality": q, "threads": args.threads,
+                   "options": codec_options(codec)}
             try:
                 rep, dec = run_child(job, Path(tmp))
             except (RuntimeError, subprocess.TimeoutExpired) as e:
@@ -406,9 +430,11 @@ def main(argv=None) -> int:
                 continue
             h, w = ref.shape[:2]
             vp_psnr, seam = vp(ref, dec)
+            planes = ws_psnr_planes(ref, dec)
             rows.append({
                 "panorama": pano, "codec": codec, "quality": q, "width": w, "height": h, "bytes": rep["bytes"],
                 "bpp": 8 * rep["bytes"] / (h * w), "ws_psnr_y": finite(ws_psnr(ref, dec)),
+                "ws_psnr_cb": planes[1], "ws_psnr_cr": planes[2], "ws_psnr_yuv": planes[3],
                 "psnr_y": finite(psnr_y(ref, dec)), "viewport_psnr": vp_psnr, "seam_score": seam,
                 "ssim_y": float(ssim(ref, dec)), "encode_s": rep["encode_s"], "decode_s": rep["decode_s"],
                 "peak_mb": rep["peak_mb"], "base_mb": rep["base_mb"],
@@ -421,9 +447,11 @@ def main(argv=None) -> int:
     print_rows(rows)
     bd, bd_notes = bd_per_panorama(rows, panoramas, codecs)
     print_bd(bd)
-    for n in bd_notes:
+    bd_yuv, yuv_notes = bd_per_panorama(rows, panoramas, codecs, "ws_psnr_yuv")
+    print_bd(bd_yuv, "WS-PSNR-YUV (6 Y + Cb + Cr) / 8")
+    for n in bd_notes + yuv_notes:
         note(n)
-    notes += bd_notes
+    notes += bd_notes + yuv_notes
     result = {
         "bench": "erp", "date": datetime.datetime.now().isoformat(timespec="seconds"), "command": command,
         "panoramas": {p: PANORAMAS[p] for p in panoramas}, "codecs": codecs, "rates": args.rates,
@@ -431,7 +459,7 @@ def main(argv=None) -> int:
         "notes": notes, "seconds": elapsed, "versions": versions(),
         "memory": "peak_mb: peak RSS (VmHWM) of the child process that ran one encode + decode (after a warm-up on a "
                   "crop), or of its ffmpeg child when larger; base_mb: its peak before the warm-up",
-        "bd_rate_ws_psnr_y": bd, "rows": rows,
+        "bd_rate_ws_psnr_y": bd, "bd_rate_ws_psnr_yuv": bd_yuv, "rows": rows,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")

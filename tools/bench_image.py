@@ -111,12 +111,13 @@ def learned_status(codec_id: str, threads: int) -> str | None:
     return None
 
 
-def run_learned(codec_id: str, img: np.ndarray, rate: int) -> anchors.TimedResult:
-    """Our codec at ``rate``: stream, decoded (H, W, 3) uint8 and seconds, like :func:`anchors.timed`."""
+def run_learned(codec_id: str, img: np.ndarray, rate: int, **options) -> anchors.TimedResult:
+    """Our codec at ``rate`` (and ``options``): stream, decoded (H, W, 3) uint8 and seconds, like
+    :func:`anchors.timed`."""
     import omnicodec
 
     t0 = time.perf_counter()
-    stream = omnicodec.compress(omnicodec.ErpImage(img), codec=codec_id, rate=rate)
+    stream = omnicodec.compress(omnicodec.ErpImage(img), codec=codec_id, rate=rate, **options)
     t1 = time.perf_counter()
     decoded = np.asarray(omnicodec.decompress(stream).pixels)
     t2 = time.perf_counter()
@@ -125,10 +126,11 @@ def run_learned(codec_id: str, img: np.ndarray, rate: int) -> anchors.TimedResul
     return anchors.TimedResult(stream, decoded, t1 - t0, t2 - t1)
 
 
-def run_codec(codec: str, img: np.ndarray, quality: int) -> anchors.TimedResult:
-    """Our codec (``image``, ``erp``) at a rate or an anchor at a quality; stream, decoded and seconds."""
+def run_codec(codec: str, img: np.ndarray, quality: int, **options) -> anchors.TimedResult:
+    """Our codec (``image``, ``erp``; with ``options``) at a rate or an anchor at a quality; stream, decoded and
+    seconds."""
     if codec in OURS:
-        return run_learned(codec, img, quality)
+        return run_learned(codec, img, quality, **options)
     return anchors.timed(codec, img, quality)
 
 

@@ -37,14 +37,19 @@ from omnicodec.image import subband_model as sm  # noqa: E402
 from omnicodec.image import wavelet as wv  # noqa: E402
 from omnicodec.image.subband_coder import code_plane  # noqa: E402
 from omnicodec.metrics.image import psnr  # noqa: E402
+from omnicodec.omni.erp_codec import ErpCodec  # noqa: E402
 from omnicodec.pointcloud.attr_model import count_values  # noqa: E402
 
 CONTEXTS_PER_GROUP = [sm.CONTEXTS] * sm.DETAIL_GROUPS + [1]
 
 
 def params_for(pixels: np.ndarray, kind: str, rate: int, chroma: int) -> wv.WaveletParams:
-    """The parameters the codecs give an image: ``erp``'s for panoramas, ``image``'s otherwise."""
-    return wv.WaveletParams.for_image(pixels.shape[0], pixels.shape[1], 3, rate, chroma, panorama=kind == "erp")
+    """The parameters the codecs give an image: ``erp``'s for panoramas (with its default chroma steps), ``image``'s
+    with ``chroma`` otherwise."""
+    if kind == "erp":
+        return wv.WaveletParams.for_image(pixels.shape[0], pixels.shape[1], 3, rate,
+                                          wv.check_chroma(ErpCodec.default_chroma), panorama=True)
+    return wv.WaveletParams.for_image(pixels.shape[0], pixels.shape[1], 3, rate, chroma)
 
 
 def statistics(images, rates, chroma: int, counts: list[np.ndarray], cells: np.ndarray,
@@ -92,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", type=Path, default=REPO / "datasets/build/images_train.h5")
     ap.add_argument("--val", type=Path, default=REPO / "datasets/build/images_val.h5")
     ap.add_argument("--alpha", type=float, default=16.0, help="pseudo-counts of the prior per table")
-    ap.add_argument("--chroma", type=float, default=1.0, help="chroma step factor the statistics are taken at")
+    ap.add_argument("--chroma", type=float, default=1.0,
+                    help="chroma step factor the photos' statistics are taken at (panoramas: erp's default)")
     ap.add_argument("--rounds", type=int, default=2,
                     help="statistics rounds: the first quantises plainly, each later one with the encoder's "
                          "rate-distortion choice under the previous round's tables")

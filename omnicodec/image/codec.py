@@ -200,6 +200,9 @@ class ImageCodec(Codec):
 
     description = "image codec (CDF 9/7 wavelet and learned context tables, or the hyperprior), rate points 1-8"
     default_model = "image_wavelet"
+    default_chroma = 1.0
+    """Chroma step factor of the wavelet core when none is given: equal steps in Y', Cb and Cr, the high-rate optimum
+    for PSNR-RGB (an RGB error weighs Cb and Cr errors about as much as luma errors)."""
     wrap = False
     sphere = False
 
@@ -207,8 +210,8 @@ class ImageCodec(Codec):
         return ImageParams(pixels.shape[0], pixels.shape[1], channels, rate, tile, self.wrap, self.sphere)
 
     def compress(self, data: ErpImage, *, rate: int = DEFAULT_RATE, coder: str | int = "constriction",
-                 model: str | None = None, tile: int = DEFAULT_TILE, chroma: float = 1.0, progress: bool = False,
-                 **unknown: Any) -> bytes:
+                 model: str | None = None, tile: int = DEFAULT_TILE, chroma: float | None = None,
+                 progress: bool = False, **unknown: Any) -> bytes:
         """Encode ``data`` (an :class:`~omnicodec.types.ErpImage`, or an ``(H, W[, C])`` uint8 array) at rate point
         ``rate`` (1 = lowest .. 8; default 4).
 
@@ -219,7 +222,8 @@ class ImageCodec(Codec):
             model: model name in the zoo: ``image_wavelet`` (default; the wavelet core's context tables), or an
                 autoencoder of kind ``image`` (``image_core``; ``image_erp`` for panoramas).
             tile: autoencoder only: latent elements per entropy-tile side (16 pixels each); 64 = 1024-pixel tiles.
-            chroma: wavelet core only: chroma quantiser step relative to luma (0.25 to 16, in steps of 1/16).
+            chroma: wavelet core only: chroma quantiser step relative to luma (0.25 to 16, in steps of 1/16); default
+                :attr:`default_chroma` (1 for ``image``, 2.4375 for ``erp``).
             progress: show a progress bar over the tiles or planes.
 
         Raises:
@@ -229,7 +233,7 @@ class ImageCodec(Codec):
             raise InputError(f"{self.id} codec: unknown option(s) {', '.join(sorted(unknown))}")
         pixels, channels = _as_rgb(data.pixels if isinstance(data, ErpImage) else data)
         params = self._params(pixels, channels, _integer(rate, "rate"), _integer(tile, "tile"))
-        chroma16 = wavelet.check_chroma(chroma)
+        chroma16 = wavelet.check_chroma(self.default_chroma if chroma is None else chroma)
         name = model or self.default_model
         coder_id = get_coder(coder).id
         kind = zoo.entry(name)["kind"]
@@ -261,8 +265,9 @@ class ImageCodec(Codec):
             if wp.sphere != self.sphere or (wp.wrap and not self.wrap):
                 raise CorruptStreamError(f"{self.id} stream with wrap={wp.wrap} sphere={wp.sphere}")
             ctx_model = stream_model(stream.header, wavelet_kind)
-            if any(c.tag != "PLNE" for c in stream.chunks):
-                raise CorruptStreamError("image stream holds chunks other than its planes")
+            tags = ("PLNE", "LOOP") if wp.loop else ("PLNE",)
+            if any(c.tag != tags[i % len(tags)] for i, c in enumerate(stream.chunks)):
+                raise CorruptStreamError("image stream holds chunks other than its planes and their filters")
             pixels = wavelet.decode([c.data for c in stream.chunks], wp, ctx_model, stream.header.coder_id, progress)
             channels, rate = wp.channels, wp.rate
         else:

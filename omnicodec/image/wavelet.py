@@ -10,6 +10,9 @@ it. Steps:
    stream's chroma step factor (1 for luma). With ``sphere``, rows are divided by the latitude gain of
    :func:`omnicodec.omni.latitude.row_gains` (coarser towards the poles, where a row covers little of the sphere).
 4. :func:`.subband_coder.code_plane` codes the values: luma first, then each chroma plane with luma as context.
+5. With ``loop`` (every new image and panorama stream), the encoder fits the adaptive loop filter of
+   :mod:`.loop_filter` to each decoded plane and sends it in a ``LOOP`` chunk after the plane's ``PLNE`` chunk; the
+   decoder applies it before the colour transform.
 
 Every value that reaches a probability is an integer, so streams decode identically everywhere; the inverse wavelet
 and colour transform are elementwise IEEE float64, rounded to 8 bits at the end.
@@ -27,12 +30,12 @@ from ..entropy import get_coder
 from ..errors import CorruptStreamError, InputError
 from ..omni.latitude import row_gains
 from ..progress import progress_bar
-from . import dwt
+from . import dwt, loop_filter
 from .subband_coder import BandQ, band_shapes, check_decoded, code_plane, dequantise, quantise_sizes
 from .subband_model import SubbandModel, group_of
 
-__all__ = ["WaveletParams", "encode", "decode", "quantised_plane", "levels_for", "STEPS", "RATES", "MAX_LEVELS",
-           "TRANSFORM"]
+__all__ = ["WaveletParams", "encode", "decode", "quantised_plane", "reconstruct", "levels_for", "STEPS", "RATES",
+           "MAX_LEVELS", "TRANSFORM"]
 
 TRANSFORM = "cdf97"
 """Header value naming this core."""
@@ -51,6 +54,7 @@ _M = np.array([[0.2126, 0.7152, 0.0722],
                [(1 - 0.2126) / 1.5748, -0.7152 / 1.5748, -0.0722 / 1.5748]])
 _M_INV = np.linalg.inv(_M)
 _KEYS = ("transform", "height", "width", "channels", "rate", "chroma", "wrap", "sphere")
+_OPTIONAL_KEYS = ("loop",)
 
 
 def levels_for(height: int, width: int) -> int:
@@ -69,13 +73,15 @@ class WaveletParams:
     chroma: int = CHROMA_UNIT
     wrap: bool = False
     sphere: bool = False
+    loop: bool = False
 
     @classmethod
     def for_image(cls, height: int, width: int, channels: int, rate: int, chroma: int = CHROMA_UNIT,
-                  panorama: bool = False) -> WaveletParams:
-        """A panorama gets latitude steps, and periodic columns where its width allows them (:func:`.dwt.can_wrap`)."""
+                  panorama: bool = False, loop: bool = True) -> WaveletParams:
+        """A panorama gets latitude steps, and periodic columns where its width allows them (:func:`.dwt.can_wrap`);
+        ``loop``: the adaptive loop filter (streams written before it had none)."""
         wrap = panorama and dwt.can_wrap(width, levels_for(height, width))
-        return cls(height, width, channels, rate, chroma, wrap, panorama)
+        return cls(height, width, channels, rate, chroma, wrap, panorama, loop)
 
     @property
     def levels(self) -> int:
@@ -86,23 +92,25 @@ class WaveletParams:
         return 1 if self.channels == 1 else 3
 
     def to_header(self) -> dict[str, Any]:
-        return {"transform": TRANSFORM, "height": self.height, "width": self.width, "channels": self.channels,
-                "rate": self.rate, "chroma": self.chroma, "wrap": self.wrap, "sphere": self.sphere}
+        header = {"transform": TRANSFORM, "height": self.height, "width": self.width, "channels": self.channels,
+                  "rate": self.rate, "chroma": self.chroma, "wrap": self.wrap, "sphere": self.sphere}
+        return {**header, "loop": True} if self.loop else header
 
     @classmethod
     def from_header(cls, p: dict[str, Any], max_side: int, max_pixels: int) -> WaveletParams:
-        if set(p) != set(_KEYS) or p["transform"] != TRANSFORM:
+        if not set(_KEYS) <= set(p) <= set(_KEYS + _OPTIONAL_KEYS) or p["transform"] != TRANSFORM:
             raise CorruptStreamError("image stream parameters are missing or unknown")
+        p = {"loop": False, **p}
         ints = ("height", "width", "channels", "rate", "chroma")
         if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
-                isinstance(p[k], bool) for k in ("wrap", "sphere")):
+                isinstance(p[k], bool) for k in ("wrap", "sphere", "loop")):
             raise CorruptStreamError("image stream parameters have the wrong types")
         h, w = p["height"], p["width"]
         if not (1 <= h <= max_side and 1 <= w <= max_side) or h * w > max_pixels:
             raise CorruptStreamError(f"image stream declares an image of {h}x{w} pixels, outside the limits")
         if p["channels"] not in (1, 3) or not 1 <= p["rate"] <= RATES or not 4 <= p["chroma"] <= 16 * CHROMA_UNIT:
             raise CorruptStreamError("image stream parameters are out of range")
-        params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"])
+        params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"], p["loop"])
         if params.wrap and not dwt.can_wrap(w, params.levels):
             raise CorruptStreamError("image stream asks for periodic columns its width does not allow")
         return params
@@ -144,6 +152,29 @@ def _plane(pixels: np.ndarray, c: int, planes: int) -> np.ndarray:
     return out
 
 
+def _row_weights(params: WaveletParams) -> np.ndarray | None:
+    """``(H,)`` weights of each row's squared errors for the loop filter: the square of the latitude gain (the
+    WS-PSNR weight, floored as the steps are), None without ``sphere``."""
+    if not params.sphere:
+        return None
+    return np.asarray(_row_steps(params, params.height, 0), dtype=np.float64).reshape(-1) ** 2
+
+
+def reconstruct(q: BandQ, params: WaveletParams, model: SubbandModel, c: int) -> np.ndarray:
+    """Plane ``c`` rebuilt from its quantised values ``q`` (before any loop filter): ``(H, W)`` float64."""
+    s_ll, s_bands = _steps(params, c)
+    levels = params.levels
+    bands = [tuple(dequantise(v, s, model.offsets_q[group_of(c, levels - 1 - lev, 0)])
+                   for v, s in zip(tri, st, strict=True))
+             for lev, (tri, st) in enumerate(zip(q[1], s_bands, strict=True))]
+    return dwt.inverse(q[0] * s_ll, bands, params.wrap)
+
+
+def _lam(params: WaveletParams, c: int) -> float:
+    """The loop filter's trade-off: :data:`RD_LAMBDA` squared steps per bit, in squared pixel errors."""
+    return RD_LAMBDA * (STEPS[params.rate - 1] * (params.chroma / CHROMA_UNIT if c else 1.0)) ** 2
+
+
 def quantised_plane(pixels: np.ndarray, params: WaveletParams, c: int) -> tuple[BandQ, list[list[np.ndarray]]]:
     """Plane ``c`` of ``pixels`` transformed and quantised: its values and, for the rate-distortion pass, every
     band's unquantised ``|x| / step``."""
@@ -156,7 +187,8 @@ def quantised_plane(pixels: np.ndarray, params: WaveletParams, c: int) -> tuple[
 
 def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
            progress: bool = False) -> list[Chunk]:
-    """One ``PLNE`` chunk per plane of ``pixels (H, W, 3)`` uint8 (luma only for grey images)."""
+    """One ``PLNE`` chunk per plane of ``pixels (H, W, 3)`` uint8 (luma only for grey images), each followed by its
+    ``LOOP`` chunk with ``params.loop``."""
     luma: BandQ | None = None
     chunks = []
     with progress_bar(params.planes, "image planes", enabled=progress, unit="plane") as bar:
@@ -166,6 +198,10 @@ def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder
             code_plane(enc, model, c, params.height, params.width, params.levels, q, luma, rdo=(sizes, RD_LAMBDA))
             del sizes
             chunks.append(Chunk("PLNE", enc.finish()))
+            if params.loop:
+                f = loop_filter.fit(_plane(pixels, c, params.planes), reconstruct(q, params, model, c),
+                                    _lam(params, c), params.wrap, _row_weights(params))
+                chunks.append(Chunk("LOOP", loop_filter.to_bytes(f)))
             if c == 0:
                 luma = q
             bar.update(1)
@@ -174,23 +210,23 @@ def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder
 
 def decode(chunks: list[bytes], params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
            progress: bool = False) -> np.ndarray:
-    """Inverse of :func:`encode`: ``(H, W, 3)`` uint8 (grey images: the luma repeated)."""
-    if len(chunks) != params.planes:
-        raise CorruptStreamError(f"{len(chunks)} plane payloads for {params.planes} planes")
+    """Inverse of :func:`encode` (``chunks``: the payloads, ``PLNE`` and ``LOOP`` alternating with ``params.loop``):
+    ``(H, W, 3)`` uint8 (grey images: the luma repeated)."""
+    per_plane = 2 if params.loop else 1
+    if len(chunks) != params.planes * per_plane:
+        raise CorruptStreamError(f"{len(chunks)} payloads for {params.planes} planes")
+    filters = [loop_filter.from_bytes(d) for d in chunks[1::2]] if params.loop else []
     out = np.empty((params.planes, params.height, params.width), dtype=np.float64)
     luma: BandQ | None = None
     with progress_bar(params.planes, "image planes", enabled=progress, unit="plane") as bar:
-        for c, data in enumerate(chunks):
+        for c, data in enumerate(chunks[::per_plane]):
             dec = get_coder(coder).decoder(data)
             q = code_plane(dec, model, c, params.height, params.width, params.levels, None, luma)
             dec.finish()
             check_decoded(q, _VALUE_LIMIT)
-            s_ll, s_bands = _steps(params, c)
-            levels = params.levels
-            bands = [tuple(dequantise(v, s, model.offsets_q[group_of(c, levels - 1 - lev, 0)])
-                           for v, s in zip(tri, st, strict=True))
-                     for lev, (tri, st) in enumerate(zip(q[1], s_bands, strict=True))]
-            out[c] = dwt.inverse(q[0] * s_ll, bands, params.wrap)
+            out[c] = reconstruct(q, params, model, c)
+            if filters:
+                loop_filter.apply(out[c], filters[c], params.wrap)
             if c == 0:
                 luma = q
             bar.update(1)

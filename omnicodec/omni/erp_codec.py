@@ -7,7 +7,11 @@
 2. **Rate by sphere area**: quantiser steps grow towards the poles, ``step / max(cos(latitude), 1/16) ** 0.5`` per
    row (:mod:`.latitude`; the high-rate optimum for the cos-weighted WS-MSE), so rows that cover little of the
    sphere get fewer bits.
-3. **Trained on panoramas**: the wavelet core's context tables (``image_wavelet``) are trained on the training
+3. **Luma first**: chroma steps are ``39/16 = 2.44`` times the luma step (``default_chroma``), the high-rate optimum
+   for the 6:1:1 weighting of Y', Cb and Cr errors that 360-degree test conditions use to combine WS-PSNR over
+   planes (``sqrt(6)``: the step of a plane goes as one over the square root of its weight); ``chroma=1`` gives
+   the equal steps of ``image``.
+4. **Trained on panoramas**: the wavelet core's context tables (``image_wavelet``) are trained on the training
    panoramas coded exactly this way, beside photos. The hyperprior autoencoder ``image_erp`` (``model="image_erp"``)
    was trained with WS-MSE, the row gains and ERP rotations.
 
@@ -29,5 +33,6 @@ class ErpCodec(ImageCodec):
 
     description = "sphere-aware panorama codec (wrap-around, latitude steps, panorama-trained tables), rate points 1-8"
     default_model = "image_wavelet"
+    default_chroma = 39 / 16
     wrap = True
     sphere = True

@@ -127,7 +127,7 @@ def test_wavelet_streams_beat_the_hyperprior_and_reach_their_quality() -> None:
 def test_grey_images_code_one_plane() -> None:
     grey = _smooth_image(50, 70)[..., 0]
     stream = omnicodec.compress(ErpImage(grey), codec="image", rate=5)
-    assert len(unpack(stream).chunks) == 1
+    assert [c.tag for c in unpack(stream).chunks] == ["PLNE", "LOOP"]
     out = omnicodec.decompress(stream).pixels
     assert out.shape == (50, 70, 1) and psnr(grey[..., None], out) > 35.0
 
@@ -145,7 +145,8 @@ def test_chroma_option() -> None:
 def test_bad_wavelet_headers_raise_corrupt_stream() -> None:
     stream = omnicodec.compress(ErpImage(_smooth_image(40, 48)), codec="image", rate=2)
     for changes in ({"transform": "haar"}, {"chroma": 0}, {"chroma": 10**6}, {"channels": 2}, {"rate": 9},
-                    {"height": 2**40}, {"wrap": True}, {"sphere": True}, {"rate": 2.0}, {"wrap": 1}):
+                    {"height": 2**40}, {"wrap": True}, {"sphere": True}, {"rate": 2.0}, {"wrap": 1},
+                    {"loop": 1}, {"loop": False}, {"filter": True}):
         with pytest.raises(CorruptStreamError):
             omnicodec.decompress(_with_params(stream, **changes))
     s = unpack(stream)
