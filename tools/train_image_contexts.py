@@ -40,7 +40,7 @@ from omnicodec.metrics.image import psnr  # noqa: E402
 from omnicodec.omni.erp_codec import ErpCodec  # noqa: E402
 from omnicodec.pointcloud.attr_model import count_values  # noqa: E402
 
-CONTEXTS_PER_GROUP = [sm.CONTEXTS] * sm.DETAIL_GROUPS + [1]
+CONTEXTS_PER_GROUP = list(sm.CONTEXTS_PER_GROUP)
 
 
 def params_for(pixels: np.ndarray, kind: str, rate: int, chroma: int) -> wv.WaveletParams:

@@ -13,6 +13,12 @@ only from values decoded before it, as integers:
 The context is ``16 * bin(n4 + par + sib) + bin((4 par + parn + 2 sib + 4 lum) / 2)`` with the half-octave bins
 ``bin(x) = min(floor(2 log2(1 + x)), 15)``, computed exactly with integers (:func:`half_octave_bin`).
 
+**Signs** (second pass of ``LH`` and ``HL``): next to an edge, a wavelet value tends to share the sign of its two
+neighbours along the edge and to have the opposite sign of its two neighbours across it. The vote ``d`` is the sum
+of the (signed) first-pass neighbours along the band's edge direction minus the sum across it (``LH``: the values
+above and below minus those left and right; ``HL``: the reverse). The value is coded negated where ``d < 0``, and
+``256 * min(|d|, 2)`` is added to its context, so the tables learn how often the vote is right.
+
 ``LL`` is coded as differences: the first row from left to right, every other row from the row above.
 
 Quantisation (encoder): ``q = sign(x) floor(|x| / step + ROUNDING)`` with a step per band (and per row for
@@ -28,7 +34,7 @@ import numpy as np
 from ..entropy import Decoder, Encoder, decode_indexed, encode_indexed
 from ..errors import CorruptStreamError
 from ..pointcloud.attr_model import AdaptiveTables
-from .subband_model import HALF, LL_GROUP, OFFSET_UNIT, ROUNDING, SubbandModel, group_of
+from .subband_model import CONTEXTS, HALF, LL_GROUP, OFFSET_UNIT, ROUNDING, SIGN_LEVELS, SubbandModel, group_of
 
 __all__ = ["band_shapes", "half_octave_bin", "quantise", "quantise_sizes", "dequantise", "code_plane", "check_decoded",
            "BandQ"]
@@ -83,6 +89,15 @@ def _side(o: int, lev: int, known: list[list[np.ndarray]], luma: BandQ | None,
         sib = sib + _at(np.abs(known[lev][k]), shape, 0)
     lum = zero if luma is None else _at(np.abs(luma[1][lev][o]), shape, 0)
     return par + sib, 4 * par + parn + 2 * sib + 4 * lum
+
+
+def _sign_votes(known: np.ndarray, o: int) -> np.ndarray:
+    """``d`` of every position from the first-pass values ``known`` (second-pass positions zero): the sum of the
+    neighbours along the edge direction of orientation ``o`` (0 ``LH``, 1 ``HL``) minus the sum across it."""
+    p = np.pad(known, 1)
+    vertical = p[:-2, 1:-1] + p[2:, 1:-1]
+    horizontal = p[1:-1, :-2] + p[1:-1, 2:]
+    return vertical - horizontal if o == 0 else horizontal - vertical
 
 
 def _ll_residual(q: np.ndarray) -> np.ndarray:
@@ -149,17 +164,23 @@ def code_plane(io: Encoder | Decoder | None, model: SubbandModel, plane: int, he
             for pass_ in (0, 1):
                 mask = checker if pass_ else ~checker
                 a1 = first
+                sign: np.ndarray | int = 1
+                confidence: np.ndarray | int = 0
                 if pass_:
-                    a1 = first + _nb4(np.where(checker, 0, np.abs(band)))
-                ctx = (half_octave_bin(a1[mask]) * 16 + b2[mask])
+                    known0 = np.where(checker, 0, band)
+                    a1 = first + _nb4(np.abs(known0))
+                    if o < 2:
+                        d = _sign_votes(known0, o)[mask]
+                        confidence = np.minimum(np.abs(d), SIGN_LEVELS - 1)
+                        sign = np.where(d < 0, -1, 1)
+                ctx = half_octave_bin(a1[mask]) * 16 + b2[mask] + CONTEXTS * confidence
                 group = group_of(plane, levels - 1 - lev, pass_)
+                vals = band[mask] * sign if encoding else None
                 if rdo is not None:
                     off = model.offsets_q[group_of(plane, levels - 1 - lev, 0)]
-                    band[mask] = _rd_lower(band[mask], rdo[0][lev][o][mask], model.symbol_bits(group), ctx, off,
-                                           rdo[1])
-                vals = run(band[mask] if encoding else None, group, ctx)
-                if not encoding:
-                    band[mask] = vals
+                    vals = _rd_lower(vals, rdo[0][lev][o][mask], model.symbol_bits(group), ctx, off, rdo[1])
+                vals = run(vals, group, ctx)
+                band[mask] = vals * sign
             known[-1].append(band)
     return ll, known
 

@@ -3,7 +3,9 @@
 A quantised wavelet coefficient belongs to a **group** (:func:`group_of`): its plane (luma, or one of the two
 chroma planes), its level (the finest, the next, or any coarser one) and its checkerboard pass (0 or 1). Within a
 group, its **context** is two binned activities (:mod:`.subband_coder` computes them from decoded values only):
-16 x 16 = 256 contexts per group. The coarse approximation (``LL``) has a group of its own, one context.
+16 x 16 = 256 contexts per group, times 3 in second-pass groups for the confidence of the sign prediction (the
+value is coded with its sign flipped where the prediction says negative, :mod:`.subband_coder`). The coarse
+approximation (``LL``) has a group of its own, one context.
 
 **Learned prior.** One table per (group, context) over the values ``-HALF .. HALF`` plus an escape: the counts that
 the training images gave at every rate point (``tools/train_image_contexts.py``), stored as integer weights in the
@@ -24,9 +26,9 @@ from ..errors import ModelError
 from ..pointcloud import attr_model
 from ..pointcloud.attr_model import HALF, SYMBOLS, AttributeModel
 
-__all__ = ["PLANE_CLASSES", "LEVEL_CLASSES", "CONTEXTS", "GROUPS", "LL_GROUP", "SubbandModel", "group_of", "KIND",
-           "DEFAULT_MODEL", "load_model", "model_to_bytes", "HALF", "SYMBOLS", "ROUNDING", "OFFSET_UNIT",
-           "prior_weights"]
+__all__ = ["PLANE_CLASSES", "LEVEL_CLASSES", "CONTEXTS", "SIGN_LEVELS", "CONTEXTS_PER_GROUP", "GROUPS", "LL_GROUP",
+           "SubbandModel", "group_of", "KIND", "DEFAULT_MODEL", "load_model", "model_to_bytes", "HALF", "SYMBOLS",
+           "ROUNDING", "OFFSET_UNIT", "prior_weights"]
 
 PLANE_CLASSES = 3
 """Luma, first chroma, second chroma."""
@@ -34,11 +36,16 @@ LEVEL_CLASSES = 3
 """The finest level, the next one, and every coarser one."""
 PASSES = 2
 CONTEXTS = 256
-"""Contexts per detail group (16 bins of the first activity x 16 of the second)."""
+"""Activity contexts per detail group (16 bins of the first activity x 16 of the second)."""
+SIGN_LEVELS = 3
+"""Second-pass groups multiply their activity contexts by the confidence of the sign prediction: none, 1, 2 or more."""
 DETAIL_GROUPS = PLANE_CLASSES * LEVEL_CLASSES * PASSES
 LL_GROUP = DETAIL_GROUPS
 """The group of the coarse approximation's values (one context)."""
 GROUPS = DETAIL_GROUPS + 1
+CONTEXTS_PER_GROUP = tuple([CONTEXTS * (SIGN_LEVELS if g % PASSES else 1) for g in range(DETAIL_GROUPS)] + [1])
+"""Contexts of each group: ``CONTEXTS`` in first-pass groups, ``CONTEXTS * SIGN_LEVELS`` in second-pass ones, 1 for
+``LL``."""
 ROUNDING = 0.35
 """The encoder quantises ``|x| / step`` to ``floor(|x| / step + ROUNDING)`` (a dead zone around zero)."""
 OFFSET_UNIT = 1024
@@ -46,7 +53,7 @@ OFFSET_UNIT = 1024
 KIND = "image_contexts"
 DEFAULT_MODEL = "image_wavelet"
 
-_OFFSETS = np.concatenate([np.arange(DETAIL_GROUPS + 1) * CONTEXTS, [DETAIL_GROUPS * CONTEXTS + 1]]).astype(np.int64)
+_OFFSETS = np.concatenate([[0], np.cumsum(CONTEXTS_PER_GROUP)]).astype(np.int64)
 
 
 def group_of(plane: int, level_from_finest: int, pass_: int) -> int:
@@ -58,9 +65,9 @@ def prior_weights() -> np.ndarray:
     """Untrained tables: a discrete Laplacian whose scale grows with the context's first activity bin."""
     rows = []
     v = np.abs(np.arange(-HALF, HALF + 1, dtype=np.float64))
-    for _ in range(DETAIL_GROUPS):
-        for ctx in range(CONTEXTS):
-            scale = 0.3 * 2.0 ** ((ctx // 16) / 2)
+    for g in range(DETAIL_GROUPS):
+        for ctx in range(CONTEXTS_PER_GROUP[g]):
+            scale = 0.3 * 2.0 ** ((ctx % CONTEXTS // 16) / 2)
             p = np.exp(-v / scale)
             p = np.append(p / p.sum(), 1e-6)
             rows.append(np.floor(p * 1e9).astype(np.int64) + 1)

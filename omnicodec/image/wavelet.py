@@ -20,7 +20,7 @@ and colour transform are elementwise IEEE float64, rounded to 8 bits at the end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -54,7 +54,14 @@ _M = np.array([[0.2126, 0.7152, 0.0722],
                [(1 - 0.2126) / 1.5748, -0.7152 / 1.5748, -0.0722 / 1.5748]])
 _M_INV = np.linalg.inv(_M)
 _KEYS = ("transform", "height", "width", "channels", "rate", "chroma", "wrap", "sphere")
-_OPTIONAL_KEYS = ("loop",)
+_OPTIONAL_KEYS = ("loop", "strips")
+STRIP_PIXELS = 1 << 24
+"""Images of more pixels are coded in strips of whole rows of at most about this many pixels each, which bounds the
+memory of coding to that of one strip."""
+STRIP_OVERLAP = 16
+"""Rows a strip reaches past each boundary with its neighbour: the ``2 * STRIP_OVERLAP`` rows two strips share are
+cross-faded, so no seam shows."""
+_MIN_STRIP_ROWS = 8 * STRIP_OVERLAP
 
 
 def levels_for(height: int, width: int) -> int:
@@ -74,14 +81,20 @@ class WaveletParams:
     wrap: bool = False
     sphere: bool = False
     loop: bool = False
+    strips: int = 1
+    top: int = 0
+    """First row of a strip in its image (0 for a whole image; not in the header)."""
+    full_height: int = 0
+    """Height of the image a strip belongs to (0: ``height``; not in the header)."""
 
     @classmethod
     def for_image(cls, height: int, width: int, channels: int, rate: int, chroma: int = CHROMA_UNIT,
                   panorama: bool = False, loop: bool = True) -> WaveletParams:
         """A panorama gets latitude steps, and periodic columns where its width allows them (:func:`.dwt.can_wrap`);
-        ``loop``: the adaptive loop filter (streams written before it had none)."""
+        ``loop``: the adaptive loop filter (streams written before it had none). An image of more than
+        :data:`STRIP_PIXELS` pixels is cut into strips (:func:`strips_for`)."""
         wrap = panorama and dwt.can_wrap(width, levels_for(height, width))
-        return cls(height, width, channels, rate, chroma, wrap, panorama, loop)
+        return cls(height, width, channels, rate, chroma, wrap, panorama, loop, strips_for(height, width))
 
     @property
     def levels(self) -> int:
@@ -94,14 +107,29 @@ class WaveletParams:
     def to_header(self) -> dict[str, Any]:
         header = {"transform": TRANSFORM, "height": self.height, "width": self.width, "channels": self.channels,
                   "rate": self.rate, "chroma": self.chroma, "wrap": self.wrap, "sphere": self.sphere}
-        return {**header, "loop": True} if self.loop else header
+        if self.loop:
+            header["loop"] = True
+        if self.strips > 1:
+            header["strips"] = self.strips
+        return header
+
+    def pieces(self) -> list[tuple[int, int, WaveletParams]]:
+        """``(first row, end row, parameters)`` of each strip, overlaps included (one piece without strips)."""
+        if self.strips == 1:
+            return [(0, self.height, self)]
+        bounds = [k * self.height // self.strips for k in range(self.strips + 1)]
+        out = []
+        for k in range(self.strips):
+            a, e = max(bounds[k] - STRIP_OVERLAP, 0), min(bounds[k + 1] + STRIP_OVERLAP, self.height)
+            out.append((a, e, replace(self, height=e - a, strips=1, top=a, full_height=self.height)))
+        return out
 
     @classmethod
     def from_header(cls, p: dict[str, Any], max_side: int, max_pixels: int) -> WaveletParams:
         if not set(_KEYS) <= set(p) <= set(_KEYS + _OPTIONAL_KEYS) or p["transform"] != TRANSFORM:
             raise CorruptStreamError("image stream parameters are missing or unknown")
-        p = {"loop": False, **p}
-        ints = ("height", "width", "channels", "rate", "chroma")
+        p = {"loop": False, "strips": 1, **p}
+        ints = ("height", "width", "channels", "rate", "chroma", "strips")
         if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
                 isinstance(p[k], bool) for k in ("wrap", "sphere", "loop")):
             raise CorruptStreamError("image stream parameters have the wrong types")
@@ -110,18 +138,31 @@ class WaveletParams:
             raise CorruptStreamError(f"image stream declares an image of {h}x{w} pixels, outside the limits")
         if p["channels"] not in (1, 3) or not 1 <= p["rate"] <= RATES or not 4 <= p["chroma"] <= 16 * CHROMA_UNIT:
             raise CorruptStreamError("image stream parameters are out of range")
-        params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"], p["loop"])
+        if not (p["strips"] == 1 or 2 <= p["strips"] <= h // _MIN_STRIP_ROWS):
+            raise CorruptStreamError(f"image stream asks for {p['strips']} strips of a {h}-row image")
+        params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"], p["loop"], p["strips"])
         if params.wrap and not dwt.can_wrap(w, params.levels):
             raise CorruptStreamError("image stream asks for periodic columns its width does not allow")
         return params
 
 
+def strips_for(height: int, width: int) -> int:
+    """Strips of an image: 1 up to :data:`STRIP_PIXELS` pixels, else enough for that many pixels each (strips of at
+    least ``8 * STRIP_OVERLAP`` rows)."""
+    if height * width <= STRIP_PIXELS:
+        return 1
+    n = min(-(-height * width // STRIP_PIXELS), height // _MIN_STRIP_ROWS)
+    return max(n, 1)
+
+
 def _row_steps(params: WaveletParams, rows: int, shift: int) -> np.ndarray | float:
-    """``(rows, 1)`` divisors of the step for band rows each covering ``2**shift`` image rows (1 without sphere)."""
+    """``(rows, 1)`` divisors of the step for band rows each covering ``2**shift`` image rows (1 without sphere);
+    the latitudes are those of the rows in the whole image for a strip."""
     if not params.sphere:
         return 1.0
-    centre = np.minimum((np.arange(rows) + 0.5) * (1 << shift) - 0.5, params.height - 1.0)
-    return row_gains(90.0 - (centre + 0.5) * 180.0 / params.height)[:, None]
+    full = params.full_height or params.height
+    centre = params.top + np.minimum((np.arange(rows) + 0.5) * (1 << shift) - 0.5, params.height - 1.0)
+    return row_gains(90.0 - (centre + 0.5) * 180.0 / full)[:, None]
 
 
 def _steps(params: WaveletParams, plane: int) -> tuple[np.ndarray | float, list[list[np.ndarray | float]]]:
@@ -188,55 +229,81 @@ def quantised_plane(pixels: np.ndarray, params: WaveletParams, c: int) -> tuple[
 def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
            progress: bool = False) -> list[Chunk]:
     """One ``PLNE`` chunk per plane of ``pixels (H, W, 3)`` uint8 (luma only for grey images), each followed by its
-    ``LOOP`` chunk with ``params.loop``."""
-    luma: BandQ | None = None
+    ``LOOP`` chunk with ``params.loop``; strip after strip for an image in strips."""
     chunks = []
-    with progress_bar(params.planes, "image planes", enabled=progress, unit="plane") as bar:
-        for c in range(params.planes):
-            q, sizes = quantised_plane(pixels, params, c)
-            enc = get_coder(coder).encoder()
-            code_plane(enc, model, c, params.height, params.width, params.levels, q, luma, rdo=(sizes, RD_LAMBDA))
-            del sizes
-            chunks.append(Chunk("PLNE", enc.finish()))
-            if params.loop:
-                f = loop_filter.fit(_plane(pixels, c, params.planes), reconstruct(q, params, model, c),
-                                    _lam(params, c), params.wrap, _row_weights(params))
-                chunks.append(Chunk("LOOP", loop_filter.to_bytes(f)))
-            if c == 0:
-                luma = q
-            bar.update(1)
+    with progress_bar(params.planes * params.strips, "image planes", enabled=progress, unit="plane") as bar:
+        for a, e, piece in params.pieces():
+            luma: BandQ | None = None
+            part = pixels[a:e]
+            for c in range(params.planes):
+                q, sizes = quantised_plane(part, piece, c)
+                enc = get_coder(coder).encoder()
+                code_plane(enc, model, c, piece.height, piece.width, piece.levels, q, luma, rdo=(sizes, RD_LAMBDA))
+                del sizes
+                chunks.append(Chunk("PLNE", enc.finish()))
+                if params.loop:
+                    f = loop_filter.fit(_plane(part, c, piece.planes), reconstruct(q, piece, model, c),
+                                        _lam(piece, c), piece.wrap, _row_weights(piece))
+                    chunks.append(Chunk("LOOP", loop_filter.to_bytes(f)))
+                if c == 0:
+                    luma = q
+                bar.update(1)
     return chunks
+
+
+def _decode_planes(chunks: list[bytes], params: WaveletParams, model: SubbandModel, coder: str | int,
+                   bar) -> np.ndarray:
+    """The ``(planes, H, W)`` float64 planes of one piece (luma centred on 0), loop-filtered."""
+    per_plane = 2 if params.loop else 1
+    filters = [loop_filter.from_bytes(d) for d in chunks[1::2]] if params.loop else []
+    out = np.empty((params.planes, params.height, params.width), dtype=np.float64)
+    luma: BandQ | None = None
+    for c, data in enumerate(chunks[::per_plane]):
+        dec = get_coder(coder).decoder(data)
+        q = code_plane(dec, model, c, params.height, params.width, params.levels, None, luma)
+        dec.finish()
+        check_decoded(q, _VALUE_LIMIT)
+        out[c] = reconstruct(q, params, model, c)
+        if filters:
+            loop_filter.apply(out[c], filters[c], params.wrap)
+        if c == 0:
+            luma = q
+        bar.update(1)
+    return out
+
+
+def _to_rgb(planes: np.ndarray, out: np.ndarray) -> None:
+    """Writes ``(planes, h, W)`` decoded planes (luma centred on 0) into ``out (h, W, 3)`` uint8."""
+    if planes.shape[0] == 1:
+        out[:] = np.clip(np.round(planes[0] + 128.0), 0, 255).astype(np.uint8)[:, :, None]
+        return
+    y = planes[0] + 128.0
+    for k in range(3):  # one output channel at a time (bounded memory), as fixed-order elementwise sums
+        m = _M_INV[k]
+        out[:, :, k] = np.clip(np.round(m[0] * y + m[1] * planes[1] + m[2] * planes[2]), 0, 255)
 
 
 def decode(chunks: list[bytes], params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
            progress: bool = False) -> np.ndarray:
-    """Inverse of :func:`encode` (``chunks``: the payloads, ``PLNE`` and ``LOOP`` alternating with ``params.loop``):
-    ``(H, W, 3)`` uint8 (grey images: the luma repeated)."""
-    per_plane = 2 if params.loop else 1
-    if len(chunks) != params.planes * per_plane:
-        raise CorruptStreamError(f"{len(chunks)} payloads for {params.planes} planes")
-    filters = [loop_filter.from_bytes(d) for d in chunks[1::2]] if params.loop else []
-    out = np.empty((params.planes, params.height, params.width), dtype=np.float64)
-    luma: BandQ | None = None
-    with progress_bar(params.planes, "image planes", enabled=progress, unit="plane") as bar:
-        for c, data in enumerate(chunks[::per_plane]):
-            dec = get_coder(coder).decoder(data)
-            q = code_plane(dec, model, c, params.height, params.width, params.levels, None, luma)
-            dec.finish()
-            check_decoded(q, _VALUE_LIMIT)
-            out[c] = reconstruct(q, params, model, c)
-            if filters:
-                loop_filter.apply(out[c], filters[c], params.wrap)
-            if c == 0:
-                luma = q
-            bar.update(1)
-    if params.planes == 1:
-        return np.repeat(np.clip(np.round(out[0] + 128.0), 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
-    out[0] += 128.0
+    """Inverse of :func:`encode` (``chunks``: the payloads, ``PLNE`` and ``LOOP`` alternating with ``params.loop``,
+    strip after strip): ``(H, W, 3)`` uint8 (grey images: the luma repeated). Two strips' shared rows are
+    cross-faded linearly, in float64, before the colour transform."""
+    per_piece = params.planes * (2 if params.loop else 1)
+    if len(chunks) != per_piece * params.strips:
+        raise CorruptStreamError(f"{len(chunks)} payloads for {params.planes} planes in {params.strips} strip(s)")
     rgb = np.empty((params.height, params.width, 3), dtype=np.uint8)
-    for k in range(3):  # one output channel at a time (bounded memory), as fixed-order elementwise sums
-        m = _M_INV[k]
-        rgb[:, :, k] = np.clip(np.round(m[0] * out[0] + m[1] * out[1] + m[2] * out[2]), 0, 255)
+    pieces = params.pieces()
+    carry = None  # the previous strip's decoded rows that this strip shares
+    with progress_bar(params.planes * params.strips, "image planes", enabled=progress, unit="plane") as bar:
+        for k, (a, e, piece) in enumerate(pieces):
+            planes = _decode_planes(chunks[k * per_piece:(k + 1) * per_piece], piece, model, coder, bar)
+            if carry is not None:
+                n = carry.shape[1]
+                w = (np.arange(n) + 0.5) / n
+                planes[:, :n] = carry * (1.0 - w)[:, None] + planes[:, :n] * w[:, None]
+            end = pieces[k + 1][0] if k + 1 < len(pieces) else e
+            carry = planes[:, end - a:].copy() if k + 1 < len(pieces) else None
+            _to_rgb(planes[:, :end - a], rgb[a:end])
     return rgb
 
 
