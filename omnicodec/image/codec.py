@@ -2,10 +2,12 @@
 
 **Wavelet core** (the default, model ``image_wavelet``; :mod:`.wavelet`): BT.709 Y'CbCr, a CDF 9/7 wavelet of up to
 6 levels, dead-zone quantisation with the same pixel-domain step in every band, and the values coded plane by plane
-with learned context tables that adapt to the image (:mod:`.subband_coder`, :mod:`.subband_model`). One ``PLNE``
-chunk per plane. Memory is about 70 bytes per pixel at the peak (one plane's transform and contexts at a time).
-Header parameters: ``transform`` (``"cdf97"``), ``height``, ``width``, ``channels`` (1 or 3), ``rate``, ``chroma``
-(chroma step factor in 1/16), ``wrap`` and ``sphere`` (panoramas).
+with learned context tables that adapt to the image (:mod:`.subband_coder`, :mod:`.subband_model`), then an adaptive
+loop filter (:mod:`.loop_filter`). A ``PLNE`` and a ``LOOP`` chunk per plane. Memory is about 70 bytes per pixel at
+the peak (one plane's transform and contexts at a time); images of more than 2**24 pixels are coded in strips of rows
+(:data:`.wavelet.STRIP_PIXELS`), which bounds it. Header parameters: ``transform`` (``"cdf97"``), ``height``,
+``width``, ``channels`` (1 or 3), ``rate``, ``chroma`` (chroma step factor in 1/16), ``wrap`` and ``sphere``
+(panoramas), ``loop``, ``strips`` (when more than one).
 
 **Hyperprior autoencoder** (``model="image_core"``, kind ``image``): pads the image to a multiple of 64 pixels, runs
 the analysis in windows (:mod:`.tiling`), scales the latent by the rate point's gain vector and codes it in entropy

@@ -9,9 +9,9 @@ over the 12 offsets ``o_k`` of half a diamond of radius 3 (:data:`OFFSETS`; the 
 areas flat). Quantisation noise of a wavelet coder is spread over smooth areas and rings at edges; a filter per
 kind of neighbourhood removes part of it (the idea of the adaptive loop filters of video codecs).
 
-**Classes** (:func:`classify`), from the decoded plane rounded to integers, so exact everywhere: the sums over a 5x5
-window of the absolute second differences vertically ``v``, horizontally ``h`` and along the two diagonals ``d1``,
-``d2``. Activity ``v + h`` falls in one of 5 levels split by 4 thresholds the stream carries; the direction is
+**Classes** (:func:`classify`), from the decoded plane rounded to integers (and clipped to ``+-2**20``), so exact
+everywhere: the sums over a 5x5 window of the absolute second differences vertically ``v``, horizontally ``h`` and
+along the two diagonals ``d1``, ``d2``. Activity ``v + h`` falls in one of 5 levels split by 4 thresholds the stream carries; the direction is
 horizontal or vertical where ``max(h, v) > 2 min(h, v)`` (and this dominance beats the diagonals'), else a diagonal
 where ``max(d1, d2) > 2 min(d1, d2)``, else none: 5 x 5 = 25 classes.
 
@@ -57,6 +57,8 @@ _WINDOW = 2  # the activity window is (2 * _WINDOW + 1) squared
 _MARGIN = RADIUS + 1 + _WINDOW  # rows and columns of context a pixel's class and filter read
 _STRIP = 256
 _RIDGE = 1e-3
+_SUBSAMPLE_ABOVE = 1 << 20
+_CLIP = 1 << 20  # plane values beyond it (only in damaged streams) are clipped before classifying
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ def _classes_padded(x: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 
 def _activity_direction(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Activity ``v + h`` and direction (0..4) of the pixels :data:`_MARGIN` inside the padded strip ``x``."""
-    r = np.rint(x).astype(np.int64)
+    r = np.clip(np.rint(x), -_CLIP, _CLIP).astype(np.int32)  # window sums stay below 2**31
     c = 2 * r[1:-1, 1:-1]
     v = _box(np.abs(c - r[:-2, 1:-1] - r[2:, 1:-1]))
     h = _box(np.abs(c - r[1:-1, :-2] - r[1:-1, 2:]))
@@ -206,7 +208,7 @@ def _activity_direction(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     v, h, d1, d2 = (a[m:-m, m:-m] for a in (v, h, d1, d2))
     hv_hi, hv_lo = np.maximum(h, v), np.minimum(h, v)
     d_hi, d_lo = np.maximum(d1, d2), np.minimum(d1, d2)
-    hv = (hv_hi > 2 * hv_lo) & (hv_hi * d_lo >= d_hi * hv_lo)
+    hv = (hv_hi > 2 * hv_lo) & (hv_hi.astype(np.int64) * d_lo >= d_hi.astype(np.int64) * hv_lo)
     dd = ~hv & (d_hi > 2 * d_lo)
     direction = np.where(hv, np.where(h > v, 1, 2), np.where(dd, np.where(d1 > d2, 3, 4), 0))
     return v + h, direction
@@ -224,14 +226,14 @@ def _window(plane: np.ndarray, r0: int, r1: int, wrap: bool) -> np.ndarray:
     return _pad(plane[a:b], _MARGIN - (r0 - a), _MARGIN - (b - r1), wrap)
 
 
-def _differences(x: np.ndarray):
-    """The :data:`TAPS` second differences of the pixels :data:`_MARGIN` inside the padded ``x``, one at a time."""
-    m = _MARGIN
+def _differences(x: np.ndarray, row_step: int = 1):
+    """The :data:`TAPS` second differences of the pixels :data:`_MARGIN` inside the padded ``x`` (every
+    ``row_step``-th row), one at a time."""
+    m, s = _MARGIN, row_step
     hh, ww = x.shape[0] - 2 * m, x.shape[1] - 2 * m
-    centre = x[m:m + hh, m:m + ww]
-    twice = 2.0 * centre
+    twice = 2.0 * x[m:m + hh:s, m:m + ww]
     for dy, dx in OFFSETS:
-        yield x[m + dy:m + dy + hh, m + dx:m + dx + ww] + x[m - dy:m - dy + hh, m - dx:m - dx + ww] - twice
+        yield x[m + dy:m + dy + hh:s, m + dx:m + dx + ww] + x[m - dy:m - dy + hh:s, m - dx:m - dx + ww] - twice
 
 
 def classify(plane: np.ndarray, thresholds: np.ndarray, wrap: bool = False) -> np.ndarray:
@@ -246,7 +248,7 @@ def apply(plane: np.ndarray, f: LoopFilter, wrap: bool = False) -> None:
     """Filters a decoded ``(H, W)`` float64 plane in place (nothing to do when ``f`` has no filter)."""
     if len(f.coefs) == 0:
         return
-    table = np.vstack([f.coefs, np.zeros((1, TAPS), np.int64)]).astype(np.float64)
+    taps = np.vstack([f.coefs, np.zeros((1, TAPS), np.int64)]).astype(np.float64).T.copy()  # (TAPS, F + 1)
     index = np.where(f.index == OFF, len(f.coefs), f.index)
     above = None  # the unfiltered rows just above the current strip
     for r0, r1 in _strips(plane.shape[0]):
@@ -255,10 +257,10 @@ def apply(plane: np.ndarray, f: LoopFilter, wrap: bool = False) -> None:
         if above is not None:
             rows[:r0 - a] = above[above.shape[0] - (r0 - a):]
         x = _pad(rows, _MARGIN - (r0 - a), _MARGIN - (b - r1), wrap)
-        coefs = table[index[_classes_padded(x, f.thresholds)]]
+        filt = index[_classes_padded(x, f.thresholds)]
         acc = np.zeros((r1 - r0, plane.shape[1]))
         for k, d in enumerate(_differences(x)):
-            acc += coefs[:, :, k] * d
+            acc += taps[k][filt] * d
         above = plane[max(r1 - _MARGIN, 0):r1].copy()
         plane[r0:r1] += acc * (1.0 / COEF_UNIT)
 
@@ -270,12 +272,13 @@ def _statistics(orig: np.ndarray, rec: np.ndarray, classes: np.ndarray, wrap: bo
     A = np.zeros((CLASSES, TAPS, TAPS))
     b = np.zeros((CLASSES, TAPS))
     E = np.zeros(CLASSES)
+    step = 2 if rec.size > _SUBSAMPLE_ABOVE else 1  # every other row of large planes: enough samples, half the time
     for r0, r1 in _strips(rec.shape[0]):
         x = _window(rec, r0, r1, wrap)
-        cls = classes[r0:r1].reshape(-1)
-        feats = np.stack([d.reshape(-1) for d in _differences(x)])
-        err = (orig[r0:r1] - rec[r0:r1]).reshape(-1)
-        w = np.ones(err.size) if row_weights is None else np.repeat(row_weights[r0:r1], rec.shape[1])
+        cls = classes[r0:r1:step].reshape(-1)
+        feats = np.stack([d.reshape(-1) for d in _differences(x, step)])
+        err = (orig[r0:r1:step] - rec[r0:r1:step]).reshape(-1)
+        w = np.ones(err.size) if row_weights is None else np.repeat(row_weights[r0:r1:step], rec.shape[1])
         order = np.argsort(cls, kind="stable")
         bounds = np.searchsorted(cls[order], np.arange(CLASSES + 1))
         for k in range(CLASSES):

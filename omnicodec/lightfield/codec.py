@@ -52,21 +52,21 @@ RATES = 8
 """Rate points 1 .. RATES."""
 DEFAULT_RATE = 4
 MAX_GRID = 64
+"""Largest number of view rows or columns."""
 MAX_SPARSE = 8
 """Largest view spacing of the sparse-view mode."""
-"""Largest number of view rows or columns."""
 DEFAULT_TILE = 1024
 DISPARITY_BLOCK = 16
 CHROMA = 2.0
 """Chroma steps are this many times the luma step."""
 _LAMBDA = 0.15
+"""Rate-distortion trade-off: sum of squared errors (per colour channel, averaged) per bit, times step**2."""
 ROUNDING = 0.5 - 1 / 6
 """Dead-zone rounding offset of the encoder's quantiser."""
 KEY_LAMBDA = 0.25
+"""The key view's trade-off relative to the others' (every other view is predicted from it)."""
 LEVEL_LAMBDA = (1.0, 1.0)
 """Trade-off factors of the coarse (squared distance >= 16) and middle (>= 4) levels of the hierarchy."""
-"""The key view's trade-off relative to the others' (every other view is predicted from it)."""
-"""Rate-distortion trade-off: sum of squared errors (per colour channel, averaged) per bit, times step**2."""
 _NAME = re.compile(r"^[A-Za-z0-9_.\- ]{0,64}$")
 
 
