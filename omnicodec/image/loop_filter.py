@@ -11,9 +11,9 @@ kind of neighbourhood removes part of it (the idea of the adaptive loop filters 
 
 **Classes** (:func:`classify`), from the decoded plane rounded to integers (and clipped to ``+-2**20``), so exact
 everywhere: the sums over a 5x5 window of the absolute second differences vertically ``v``, horizontally ``h`` and
-along the two diagonals ``d1``, ``d2``. Activity ``v + h`` falls in one of 5 levels split by 4 thresholds the stream carries; the direction is
-horizontal or vertical where ``max(h, v) > 2 min(h, v)`` (and this dominance beats the diagonals'), else a diagonal
-where ``max(d1, d2) > 2 min(d1, d2)``, else none: 5 x 5 = 25 classes.
+along the two diagonals ``d1``, ``d2``. Activity ``v + h`` falls in one of 5 levels split by 4 thresholds the
+stream carries; the direction is horizontal or vertical where ``max(h, v) > 2 min(h, v)`` (and this dominance beats
+the diagonals'), else a diagonal where ``max(d1, d2) > 2 min(d1, d2)``, else none: 5 x 5 = 25 classes.
 
 **Encoder** (:func:`fit`): the least-squares filter of every class (squared errors weighted per row for
 panoramas, as WS-PSNR weighs them), then classes merged greedily into shared filters while that lowers

@@ -122,6 +122,7 @@ class LightfieldParams:
     sparse: int = 1
     key_core: str = ""
     key_sha: str = ""
+    key_loop: bool = False
 
     def __post_init__(self) -> None:
         if not (1 <= self.rows <= MAX_GRID and 1 <= self.cols <= MAX_GRID):
@@ -146,6 +147,8 @@ class LightfieldParams:
         if not _NAME.match(self.key_core) or not re.fullmatch(r"(|[0-9a-f]{64})", self.key_sha) or (
                 bool(self.key_core) != bool(self.key_sha)):
             raise InputError("key-view core name and sha256 must be given together")
+        if not isinstance(self.key_loop, bool) or (self.key_loop and not self.key_core):
+            raise InputError("the key view's loop filter needs the wavelet key core")
         if not (isinstance(self.sparse, int) and 1 <= self.sparse <= MAX_SPARSE):
             raise InputError(f"sparse must be an integer from 1 (every view coded) to {MAX_SPARSE}, "
                              f"got {self.sparse!r}")
@@ -173,15 +176,18 @@ class LightfieldParams:
 
     def to_header(self) -> dict[str, Any]:
         keys = _KEYS + _KEY_CORE if self.key_core else _KEYS
-        return {k: getattr(self, k) for k in keys}
+        header = {k: getattr(self, k) for k in keys}
+        return {**header, "key_loop": True} if self.key_loop else header
 
     @classmethod
     def from_header(cls, p: dict[str, Any]) -> LightfieldParams:
-        if not isinstance(p, dict) or set(p) not in (set(_KEYS), set(_KEYS + _KEY_CORE)):
+        if not isinstance(p, dict) or set(p) not in (set(_KEYS), set(_KEYS + _KEY_CORE),
+                                                     set(_KEYS + _KEY_CORE + ("key_loop",))):
             raise CorruptStreamError("light-field stream parameters are missing or unknown")
         ints = [k for k in _KEYS if k not in _TEXT]
         if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
-                isinstance(p[k], str) for k in _TEXT + _KEY_CORE if k in p):
+                isinstance(p[k], str) for k in _TEXT + _KEY_CORE if k in p) or (
+                "key_loop" in p and p["key_loop"] is not True):
             raise CorruptStreamError("light-field stream parameters have the wrong types")
         try:
             return cls(**p)
@@ -193,7 +199,8 @@ _KEYS = ("rows", "cols", "height", "width", "channels", "rate", "tile", "naming"
          "blend_sha", "sparse")
 _TEXT = ("naming", "prefix", "blend", "blend_sha")
 _KEY_CORE = ("key_core", "key_sha")
-"""Parameters of streams whose key view goes through the wavelet core (absent: the hyperprior ``image_core``)."""
+"""Parameters of streams whose key view goes through the wavelet core (absent: the hyperprior ``image_core``); with
+``key_loop`` (true; absent in streams written before it) the core's loop filter follows each key-view plane."""
 
 
 def _uniform(n: int) -> np.ndarray:
@@ -445,7 +452,7 @@ class LightfieldCodec(Codec):
         core = installed_key_core(coder)
         params = LightfieldParams(u, v, h, w, channels, int(rate), int(tile), naming or "", prefix or "",
                                   int(first) if first in (0, 1) else 0, blend_name, blend_sha, int(sparse),
-                                  core.name, core.sha256)
+                                  core.name, core.sha256, core.loop)
         name = model or DEFAULT_MODEL
         tables, sha = load_tables(name)
         chunks: list[Chunk] = []
@@ -470,7 +477,7 @@ class LightfieldCodec(Codec):
         """
         params = LightfieldParams.from_header(stream.header.params)
         tables = stream_tables(stream.header)
-        core = stream_key_core(params.key_core, params.key_sha, stream.header.coder_id)
+        core = stream_key_core(params.key_core, params.key_sha, stream.header.coder_id, params.key_loop)
         blend = _stream_blend(params)
         rows, cols = params.coded_rows, params.coded_cols
         out = np.empty((len(rows), len(cols), params.height, params.width, 3), dtype=np.uint8)

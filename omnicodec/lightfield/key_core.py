@@ -2,7 +2,8 @@
 autoencoder ``image_core`` (earlier streams, whose parameters name no key core).
 
 Both code one ``(h, w, 3)`` uint8 view at an image-core rate point into a list of payloads (the light-field
-stream's ``KEYC`` chunks) and decode them back, exactly as the ``image`` codec would.
+stream's ``KEYC`` chunks) and decode them back, exactly as the ``image`` codec would; the wavelet core with its loop
+filter (``PLNE`` and ``LOOP`` payloads alternating) where the stream says ``key_loop``.
 """
 
 from __future__ import annotations
@@ -26,25 +27,27 @@ HYPERPRIOR_MODEL = "image_core"
 class KeyCore:
     """One image core: ``encode(view, rate) -> payloads`` and ``decode(payloads, h, w, rate) -> view``."""
 
-    def __init__(self, name: str, coder: str | int) -> None:
-        self.name, self.coder = name, coder
+    def __init__(self, name: str, coder: str | int, loop: bool = False) -> None:
+        self.name, self.coder, self.loop = name, coder, loop
         kind = zoo.entry(name)["kind"] if name in zoo.list_models() else None
         if kind not in (WAVELET_KIND, "image"):
             raise ModelError(f"the key view's image model {name!r} is not installed here; decode with the omnicodec "
                              "version that wrote the stream")
         self.wavelet = kind == WAVELET_KIND
+        if loop and not self.wavelet:
+            raise CorruptStreamError("a key view of the hyperprior core has no loop filter")
         self.model, self.sha256 = load_image_model(name, kind)
 
     def encode(self, view: np.ndarray, rate: int) -> list[Chunk]:
         h, w = view.shape[:2]
         if self.wavelet:
-            return wavelet.encode(view, wavelet.WaveletParams(h, w, 3, rate), self.model, self.coder)
+            return wavelet.encode(view, wavelet.WaveletParams(h, w, 3, rate, loop=self.loop), self.model, self.coder)
         return encode_pixels(self.model, view, ImageParams(h, w, 3, rate), self.coder)
 
     def decode(self, payloads: list[bytes], h: int, w: int, rate: int) -> np.ndarray:
         if self.wavelet:
-            p = wavelet.WaveletParams(h, w, 3, rate)
-            if len(payloads) != p.planes:
+            p = wavelet.WaveletParams(h, w, 3, rate, loop=self.loop)
+            if len(payloads) != p.planes * (2 if self.loop else 1):
                 raise CorruptStreamError("light-field key view has the wrong number of payloads")
             return wavelet.decode(payloads, p, self.model, self.coder)
         ip = ImageParams(h, w, 3, rate)
@@ -54,19 +57,22 @@ class KeyCore:
 
 
 def installed_key_core(coder: str | int) -> KeyCore:
-    """The core new streams use: the wavelet core."""
-    return KeyCore(WAVELET_MODEL, coder)
+    """The core new streams use: the wavelet core with its loop filter."""
+    return KeyCore(WAVELET_MODEL, coder, loop=True)
 
 
-def stream_key_core(name: str, sha256: str, coder: str | int) -> KeyCore:
-    """The core a stream names (``""``: the hyperprior of earlier streams), checked against its sha256.
+def stream_key_core(name: str, sha256: str, coder: str | int, loop: bool = False) -> KeyCore:
+    """The core a stream names (``""``: the hyperprior of earlier streams), checked against its sha256; ``loop``:
+    the wavelet core's loop filter (streams with ``key_loop``).
 
     Raises:
         ModelError: not installed here, or different weights.
     """
     if not name:
+        if loop:
+            raise CorruptStreamError("a key view of the hyperprior core has no loop filter")
         return KeyCore(HYPERPRIOR_MODEL, coder)
-    core = KeyCore(name, coder)
+    core = KeyCore(name, coder, loop)
     if core.sha256 != sha256:
         raise ModelError(f"the stream's key view was coded with image model {name!r} sha256 {sha256[:16]}..., this "
                          f"installation has {core.sha256[:16]}...; decode with the omnicodec version that wrote it")

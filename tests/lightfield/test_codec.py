@@ -181,7 +181,8 @@ def test_damaged_streams_raise_bitstream_errors(field: np.ndarray) -> None:
                                     {"sparse": 0},
                                     {"naming": "other"}, {"first_index": 2}, {"blend": "x", "blend_sha": ""},
                                     {"extra": 1}, {"width": "wide"}, {"key_core": "x", "key_sha": ""},
-                                    {"key_sha": 5}, {"key_core": "image_wavelet!"}])
+                                    {"key_sha": 5}, {"key_core": "image_wavelet!"}, {"key_loop": False},
+                                    {"key_loop": 1}, {"key_loop": True, "key_core": "", "key_sha": ""}])
 def test_bad_header_parameters_are_corrupt_streams(field: np.ndarray, change: dict) -> None:
     stream = unpack(omnicodec.compress(LightField(field[:2, :2]), rate=2))
     params = {**stream.header.params, **change}
@@ -209,6 +210,29 @@ def test_key_view_core_is_named_and_earlier_streams_decode(field: np.ndarray, mo
     expected = omnicodec.decompress(pack(old.header, old.chunks)).views
     decoded = omnicodec.decompress(pack(type(old.header)(**{**old.header.__dict__, "params": params}), old.chunks))
     assert np.array_equal(decoded.views, expected)
+
+
+def test_key_view_loop_filter_is_announced_and_streams_without_it_decode(field: np.ndarray, monkeypatch) -> None:
+    from omnicodec.lightfield import key_core
+
+    views = field[:2, :3]
+    stream = unpack(omnicodec.compress(LightField(views), rate=4))
+    assert stream.header.params["key_loop"] is True
+    keyc = [c for c in stream.chunks if c.tag == "KEYC"]
+    assert len(keyc) == 6  # PLNE and LOOP payloads of three planes
+    without = {k: v for k, v in stream.header.params.items() if k != "key_loop"}
+    with pytest.raises(CorruptStreamError):  # the same payloads read without the filter: the count no longer matches
+        omnicodec.decompress(pack(type(stream.header)(**{**stream.header.__dict__, "params": without}),
+                                  stream.chunks))
+    # a stream written before the key view's loop filter: no key_loop, three payloads
+    monkeypatch.setattr(lfc, "installed_key_core", lambda coder: key_core.KeyCore("image_wavelet", coder))
+    old = unpack(omnicodec.compress(LightField(views), rate=4))
+    monkeypatch.undo()
+    assert "key_loop" not in old.header.params
+    assert len([c for c in old.chunks if c.tag == "KEYC"]) == 3
+    decoded = omnicodec.decompress(pack(old.header, old.chunks)).views
+    assert decoded.shape == views.shape
+    assert lightfield_quality(views, decoded, ssim=False)["mean_psnr_y"] > 28.0
 
 
 def test_payload_mismatch_is_a_corrupt_stream(field: np.ndarray) -> None:
