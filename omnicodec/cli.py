@@ -47,6 +47,10 @@ def _codec_params(args: argparse.Namespace) -> dict[str, Any]:
         from .errors import InputError
 
         raise InputError(f"--sparse is for light fields; {args.input} is a point cloud")
+    if getattr(args, "chroma", None) is not None:
+        from .errors import InputError
+
+        raise InputError(f"--chroma is for images; {args.input} is a point cloud")
     params: dict[str, Any] = {"coder": args.coder}
     if args.grid_step is not None:
         params["grid_step"] = args.grid_step
@@ -119,7 +123,7 @@ def _lightfield_codec_params(args: argparse.Namespace) -> tuple[str | None, dict
 
     for flag, value in (("--grid-step", args.grid_step), ("--merge-duplicates", args.merge_duplicates or None),
                         ("--projection", None if args.projection == "auto" else args.projection),
-                        ("--attr-rate", args.attr_rate)):
+                        ("--attr-rate", args.attr_rate), ("--chroma", args.chroma)):
         if value is not None:
             raise InputError(f"{flag} is not an option for light fields ({args.input} is one)")
     params: dict[str, Any] = {"coder": args.coder}
@@ -154,6 +158,8 @@ def _image_codec_params(args: argparse.Namespace, data: Any) -> tuple[str, dict[
         params["rate"] = args.rate
     if args.model is not None:
         params["model"] = args.model
+    if args.chroma is not None:
+        params["chroma"] = args.chroma
     return codec, params
 
 
@@ -424,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="point clouds: auto (default: dense or lidar, chosen from the data), dense or lidar; "
                         "images: image_wavelet (default: the wavelet core), or the hyperprior image_core "
                         "(image_erp for panoramas)")
+    p.add_argument("--chroma", type=float, default=None, metavar="F",
+                   help="images: chroma quantiser step relative to luma, 0.25-16 (default 1 for photos, 2.44 for "
+                        "panoramas, which favour luma)")
     p.add_argument("--sparse", type=int, default=None, metavar="S",
                    help="light fields: code only every S-th view row and column (and the last ones); the decoder "
                         "synthesises the other views")

@@ -194,6 +194,13 @@ def test_cli_round_trip_and_errors(tmp_path: Path) -> None:
     r = subprocess.run(run + ["compress", str(src), "-o", str(tmp_path / "x.omc"), "--rate", "99"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "rate" in r.stderr and not (tmp_path / "x.omc").exists()
+    r = subprocess.run(run + ["compress", str(src), "-o", str(tmp_path / "c.omc"), "--chroma", "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert unpack((tmp_path / "c.omc").read_bytes()).header.params["chroma"] == 32
+    r = subprocess.run(run + ["compress", str(src), "-o", str(tmp_path / "z.omc"), "--chroma", "99"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "chroma" in r.stderr and not (tmp_path / "z.omc").exists()
     notimg = tmp_path / "notimg.png"
     notimg.write_bytes(b"this is not a png")
     r = subprocess.run(run + ["compress", str(notimg), "-o", str(tmp_path / "y.omc")], capture_output=True, text=True)
