@@ -75,10 +75,6 @@ class LoopFilter:
     index: np.ndarray
     coefs: np.ndarray
 
-    @property
-    def bits(self) -> int:
-        return 8 * len(to_bytes(self))
-
 
 NONE = LoopFilter(np.zeros(ACTIVITY_LEVELS - 1, np.int64), np.full(CLASSES, OFF, np.int64),
                   np.zeros((0, TAPS), np.int64))
@@ -266,12 +262,11 @@ def apply(plane: np.ndarray, f: LoopFilter, wrap: bool = False) -> None:
 
 
 def _statistics(orig: np.ndarray, rec: np.ndarray, classes: np.ndarray, wrap: bool,
-                row_weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per class: ``A = sum w f f^T`` ``(CLASSES, TAPS, TAPS)``, ``b = sum w f e`` and ``E = sum w e^2`` with ``f``
+                row_weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per class: ``A = sum w f f^T`` ``(CLASSES, TAPS, TAPS)`` and ``b = sum w f e`` with ``f``
     the second differences of ``rec`` and ``e = orig - rec``."""
     A = np.zeros((CLASSES, TAPS, TAPS))
     b = np.zeros((CLASSES, TAPS))
-    E = np.zeros(CLASSES)
     step = 2 if rec.size > _SUBSAMPLE_ABOVE else 1  # every other row of large planes: enough samples, half the time
     for r0, r1 in _strips(rec.shape[0]):
         x = _window(rec, r0, r1, wrap)
@@ -287,8 +282,7 @@ def _statistics(orig: np.ndarray, rec: np.ndarray, classes: np.ndarray, wrap: bo
                 fk, wk, ek = feats[:, sel], w[sel], err[sel]
                 A[k] += (fk * wk) @ fk.T
                 b[k] += fk @ (wk * ek)
-                E[k] += (wk * ek) @ ek
-    return A, b, E
+    return A, b
 
 
 def _solve(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -317,9 +311,9 @@ def fit(orig: np.ndarray, rec: np.ndarray, lam: float, wrap: bool = False,
     thresholds = np.quantile(act[::2, ::2], np.arange(1, ACTIVITY_LEVELS) / ACTIVITY_LEVELS).astype(np.int64)
     act = np.searchsorted(thresholds, act, side="right") * DIRECTIONS + direction
     del direction
-    A, b, _ = _statistics(orig, rec, act, wrap, row_weights)
-    groups = [[k] for k in range(CLASSES) if np.any(A[k])]
-    stats = {tuple(g): (A[g[0]], b[g[0]]) for g in groups}
+    A, b = _statistics(orig, rec, act, wrap, row_weights)
+    keys = [(k,) for k in range(CLASSES) if np.any(A[k])]
+    stats = {key: (A[key[0]], b[key[0]]) for key in keys}
     header_bits = 8 + 40 + 3 * CLASSES
 
     def value(key: tuple) -> float:  # error removed minus the filter's price, or 0 when it is not worth sending
@@ -327,9 +321,8 @@ def fit(orig: np.ndarray, rec: np.ndarray, lam: float, wrap: bool = False,
         bits = sum(2 * (_zigzag(int(v)) + 4).bit_length() - 3 for v in c) + 3
         return max(gain - lam * bits, 0.0)
 
-    values = {tuple(g): value(tuple(g)) for g in groups}
-    best_total, best_groups = sum(values.values()), [tuple(g) for g in groups]
-    keys = list(best_groups)
+    values = {key: value(key) for key in keys}
+    best_total, best_groups = sum(values.values()), list(keys)
     while len(keys) > 1:
         best = None
         for i in range(len(keys)):
