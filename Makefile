@@ -11,6 +11,9 @@ demo: install
 	@$(PY) tools/demo.py
 
 test: install
+	@$(PY) -m pytest -q -m "not slow"
+
+test-all: install
 	@$(PY) -m pytest -q
 
 lint: install

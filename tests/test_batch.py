@@ -145,10 +145,11 @@ def test_resume_redoes_only_missing_or_broken_streams(tmp_path, sequence):
     assert sorted(r["status"] for r in rows.values()) == ["encoded"] * 2 + ["resumed"] * 3
 
     # streams made otherwise are not "done": another codec, grid step or named model
-    for changed in (dict(codec="octree"), dict(grid_step=0.002), dict(model="dense")):
-        redo = run([sequence], out, workers=1, resume=True, log=None, progress=False, **{"grid_step": STEP, **changed})
+    for n, changed in enumerate((dict(codec="octree"), dict(grid_step=0.002), dict(model="dense"))):
+        other = shutil.copytree(out, tmp_path / f"other{n}")  # the first streams, to resume with other options
+        redo = run([sequence], other, workers=1, resume=True, log=None, progress=False,
+                   **{"grid_step": STEP, **changed})
         assert redo.summary["encoded"] == 5, changed
-        run([sequence], out, grid_step=STEP, workers=1, log=None, progress=False)  # back to the first streams
 
 
 def test_bad_options_fail_before_any_work(tmp_path, sequence, capsys):

@@ -55,7 +55,6 @@ def test_tool_without_cases(tmp_path):
     assert _tool().main(["--refs", str(tmp_path)]) == 2
 
 
-@pytest.mark.slow
 @pytest.mark.realdata
 def test_dense_loot_against_half_of_it(shared_data):
     from omnicodec.metrics import point_metrics

@@ -72,7 +72,6 @@ def test_dtypes_constants_and_errors(rng):
         rotate_erp(np.zeros((4, 8)), 10, interpolation="cubic")
 
 
-@pytest.mark.slow
 def test_full_size_panorama_memory(rng):
     """6656 x 3328 RGB: temporaries stay within a few times the image size (tracemalloc sees numpy's buffers)."""
     import tracemalloc

@@ -1,10 +1,15 @@
-"""Exact round trip of the octree codec on every point cloud in ../shared/data.
+"""Exact round trip of the octree codecs on every point cloud in ../shared/data.
 
 LiDAR and scans in metres are coded on a 1 mm grid, voxelised clouds on their integer grid. Exact means: the same
 number of points, every point on the same grid voxel, every attribute value bit for bit.
+
+Frames of a sequence after its first (the same sensor, the same scene a moment later) are marked ``slow``: ``make
+test`` codes the first frame of each sequence, ``make test-all`` every frame.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -18,6 +23,19 @@ _FILES = sorted(
     for pattern in ("pointcloud/**/*.ply", "pointcloud/**/*.pcd", "pointcloud/**/*.bin", "reference/**/*.ply")
     for p in (SHARED_DATA.glob(pattern) if SHARED_DATA.is_dir() else [])
 )
+_SEQUENCES = (re.compile(r"kitti00/\d+\.bin$"), re.compile(r"pcl_test/frame_[\d.T]+\.pcd$"))
+
+
+def _cases() -> list:
+    """Every file; the frames of a sequence after its first marked ``slow``."""
+    seen, cases = set(), []
+    for name in _FILES:
+        pattern = next((p for p in _SEQUENCES if p.search(name)), None)
+        later = pattern is not None and pattern.pattern in seen
+        if pattern is not None:
+            seen.add(pattern.pattern)
+        cases.append(pytest.param(name, marks=pytest.mark.slow) if later else name)
+    return cases
 
 
 def _step(cloud) -> float:
@@ -27,7 +45,7 @@ def _step(cloud) -> float:
 
 
 @pytest.mark.parametrize("codec", ["octree", "learned"])
-@pytest.mark.parametrize("name", _FILES or ["<no data>"])
+@pytest.mark.parametrize("name", _cases() or ["<no data>"])
 def test_exact_round_trip_on_real_data(shared_data, name, codec):
     cloud = omnicodec.read(shared_data / name)
     step = _step(cloud)
