@@ -47,10 +47,11 @@ def _codec_params(args: argparse.Namespace) -> dict[str, Any]:
         from .errors import InputError
 
         raise InputError(f"--sparse is for light fields; {args.input} is a point cloud")
-    if getattr(args, "chroma", None) is not None:
-        from .errors import InputError
+    for flag in ("chroma", "transform"):
+        if getattr(args, flag, None) is not None:
+            from .errors import InputError
 
-        raise InputError(f"--chroma is for images; {args.input} is a point cloud")
+            raise InputError(f"--{flag} is for images; {args.input} is a point cloud")
     params: dict[str, Any] = {"coder": args.coder}
     if args.grid_step is not None:
         params["grid_step"] = args.grid_step
@@ -123,7 +124,7 @@ def _lightfield_codec_params(args: argparse.Namespace) -> tuple[str | None, dict
 
     for flag, value in (("--grid-step", args.grid_step), ("--merge-duplicates", args.merge_duplicates or None),
                         ("--projection", None if args.projection == "auto" else args.projection),
-                        ("--attr-rate", args.attr_rate), ("--chroma", args.chroma)):
+                        ("--attr-rate", args.attr_rate), ("--chroma", args.chroma), ("--transform", args.transform)):
         if value is not None:
             raise InputError(f"{flag} is not an option for light fields ({args.input} is one)")
     params: dict[str, Any] = {"coder": args.coder}
@@ -160,6 +161,8 @@ def _image_codec_params(args: argparse.Namespace, data: Any) -> tuple[str, dict[
         params["model"] = args.model
     if args.chroma is not None:
         params["chroma"] = args.chroma
+    if args.transform is not None:
+        params["transform"] = args.transform
     return codec, params
 
 
@@ -433,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chroma", type=float, default=None, metavar="F",
                    help="images: chroma quantiser step relative to luma, 0.25-16 (default 1 for photos, 2.44 for "
                         "panoramas, which favour luma)")
+    p.add_argument("--transform", default=None, choices=["auto", "wavelet", "dct"],
+                   help="images: 'dct' codes the three finest wavelet levels with an 8x8 block DCT (images that were "
+                        "JPEG; sides divisible by 8), 'wavelet' never; auto (default) chooses by estimated cost")
     p.add_argument("--sparse", type=int, default=None, metavar="S",
                    help="light fields: code only every S-th view row and column (and the last ones); the decoder "
                         "synthesises the other views")

@@ -1,13 +1,14 @@
 """The image codec (codec id ``image``): any RGB or grey 8-bit image, rate points 1..8, one stream, two cores.
 
 **Wavelet core** (the default, model ``image_wavelet``; :mod:`.wavelet`): BT.709 Y'CbCr, a CDF 9/7 wavelet of up to
-6 levels, dead-zone quantisation with the same pixel-domain step in every band, and the values coded plane by plane
+6 levels (or an 8x8 block DCT for the three finest, :mod:`.block_dct`, for images that were JPEG), dead-zone
+quantisation with the same pixel-domain step in every band, and the values coded plane by plane
 with learned context tables that adapt to the image (:mod:`.subband_coder`, :mod:`.subband_model`), then an adaptive
 loop filter (:mod:`.loop_filter`). A ``PLNE`` and a ``LOOP`` chunk per plane. Memory is about 70 bytes per pixel at
 the peak (one plane's transform and contexts at a time); images of more than 2**24 pixels are coded in strips of rows
 (:data:`.wavelet.STRIP_PIXELS`), which bounds it. Header parameters: ``transform`` (``"cdf97"``), ``height``,
 ``width``, ``channels`` (1 or 3), ``rate``, ``chroma`` (chroma step factor in 1/16), ``wrap`` and ``sphere``
-(panoramas), ``loop``, ``strips`` (when more than one).
+(panoramas), ``loop``, ``strips`` (when more than one), ``dct`` (true with the block DCT).
 
 **Hyperprior autoencoder** (``model="image_core"``, kind ``image``): pads the image to a multiple of 64 pixels, runs
 the analysis in windows (:mod:`.tiling`), scales the latent by the rate point's gain vector and codes it in entropy
@@ -23,7 +24,7 @@ machine (tested). The model's name and weights sha256 are in the header.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,8 @@ DEFAULT_RATE = 4
 """Rate point used when none is given."""
 DEFAULT_TILE = 64
 """Latent elements per entropy-tile side (1024 pixels)."""
+TRANSFORMS = ("auto", "wavelet", "dct")
+"""Values of the wavelet core's ``transform`` option."""
 WINDOW = 1024
 """Pixels per transform-window side (bounds the networks' memory)."""
 
@@ -213,7 +216,7 @@ class ImageCodec(Codec):
 
     def compress(self, data: ErpImage, *, rate: int = DEFAULT_RATE, coder: str | int = "constriction",
                  model: str | None = None, tile: int = DEFAULT_TILE, chroma: float | None = None,
-                 progress: bool = False, **unknown: Any) -> bytes:
+                 transform: str = "auto", progress: bool = False, **unknown: Any) -> bytes:
         """Encode ``data`` (an :class:`~omnicodec.types.ErpImage`, or an ``(H, W[, C])`` uint8 array) at rate point
         ``rate`` (1 = lowest .. 8; default 4).
 
@@ -226,6 +229,9 @@ class ImageCodec(Codec):
             tile: autoencoder only: latent elements per entropy-tile side (16 pixels each); 64 = 1024-pixel tiles.
             chroma: wavelet core only: chroma quantiser step relative to luma (0.25 to 16, in steps of 1/16); default
                 :attr:`default_chroma` (1 for ``image``, 2.4375 for ``erp``).
+            transform: wavelet core only: ``"wavelet"`` (CDF 9/7 at every level), ``"dct"`` (an 8x8 block DCT for
+                the three finest levels, :mod:`.block_dct`: images that were JPEG; sides must be multiples of 8), or
+                ``"auto"`` (default): the DCT where the encoder estimates it codes the luma for less.
             progress: show a progress bar over the tiles or planes.
 
         Raises:
@@ -236,6 +242,8 @@ class ImageCodec(Codec):
         pixels, channels = _as_rgb(data.pixels if isinstance(data, ErpImage) else data)
         params = self._params(pixels, channels, _integer(rate, "rate"), _integer(tile, "tile"))
         chroma16 = wavelet.check_chroma(self.default_chroma if chroma is None else chroma)
+        if transform not in TRANSFORMS:
+            raise InputError(f"transform must be one of {', '.join(TRANSFORMS)}, got {transform!r}")
         name = model or self.default_model
         coder_id = get_coder(coder).id
         kind = zoo.entry(name)["kind"]
@@ -246,9 +254,16 @@ class ImageCodec(Codec):
             ctx_model, sha = load_image_model(name, wavelet_kind)
             wp = wavelet.WaveletParams.for_image(params.height, params.width, channels, params.rate, chroma16,
                                                  panorama=self.sphere)
+            if transform == "dct" and not wp.can_dct:
+                raise InputError(f"transform 'dct' needs sides divisible by 8 and of 64 or more pixels, and at "
+                                 f"most {wavelet.STRIP_PIXELS} pixels, got {params.width}x{params.height}")
+            if transform == "dct" or (transform == "auto" and wavelet.prefers_dct(pixels, wp, ctx_model)):
+                wp = replace(wp, dct=True)
             chunks = wavelet.encode(pixels, wp, ctx_model, coder, progress)
             header = StreamHeader("image", self.id, coder_id, wp.to_header(), name, bytes.fromhex(sha))
             return pack(header, chunks)
+        if transform != "auto":
+            raise InputError(f"transform is an option of the wavelet core, not of model {name!r}")
         net, sha = load_image_model(name)
         chunks = encode_pixels(net, pixels, params, coder, progress)
         header = StreamHeader("image", self.id, coder_id, params.to_header(), name, bytes.fromhex(sha))

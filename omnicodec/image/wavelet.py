@@ -30,7 +30,7 @@ from ..entropy import get_coder
 from ..errors import CorruptStreamError, InputError
 from ..omni.latitude import row_gains
 from ..progress import progress_bar
-from . import dwt, loop_filter
+from . import block_dct, dwt, loop_filter
 from .subband_coder import BandQ, band_shapes, check_decoded, code_plane, dequantise, quantise_sizes
 from .subband_model import SubbandModel, group_of
 
@@ -54,7 +54,7 @@ _M = np.array([[0.2126, 0.7152, 0.0722],
                [(1 - 0.2126) / 1.5748, -0.7152 / 1.5748, -0.0722 / 1.5748]])
 _M_INV = np.linalg.inv(_M)
 _KEYS = ("transform", "height", "width", "channels", "rate", "chroma", "wrap", "sphere")
-_OPTIONAL_KEYS = ("loop", "strips")
+_OPTIONAL_KEYS = ("loop", "strips", "dct")
 STRIP_PIXELS = 1 << 24
 """Images of more pixels are coded in strips of whole rows of at most about this many pixels each, which bounds the
 memory of coding to that of one strip."""
@@ -86,6 +86,9 @@ class WaveletParams:
     """First row of a strip in its image (0 for a whole image; not in the header)."""
     full_height: int = 0
     """Height of the image a strip belongs to (0: ``height``; not in the header)."""
+    dct: bool = False
+    """The 8x8 block DCT of :mod:`.block_dct` in place of the three finest wavelet levels (header key ``dct``,
+    absent: false)."""
 
     @classmethod
     def for_image(cls, height: int, width: int, channels: int, rate: int, chroma: int = CHROMA_UNIT,
@@ -101,6 +104,11 @@ class WaveletParams:
         return levels_for(self.height, self.width)
 
     @property
+    def can_dct(self) -> bool:
+        """Whether the image can take the block DCT: one strip, sides multiples of 8, three levels or more."""
+        return self.strips == 1 and block_dct.fits(self.height, self.width, self.levels)
+
+    @property
     def planes(self) -> int:
         return 1 if self.channels == 1 else 3
 
@@ -111,6 +119,8 @@ class WaveletParams:
             header["loop"] = True
         if self.strips > 1:
             header["strips"] = self.strips
+        if self.dct:
+            header["dct"] = True
         return header
 
     def pieces(self) -> list[tuple[int, int, WaveletParams]]:
@@ -128,10 +138,10 @@ class WaveletParams:
     def from_header(cls, p: dict[str, Any], max_side: int, max_pixels: int) -> WaveletParams:
         if not set(_KEYS) <= set(p) <= set(_KEYS + _OPTIONAL_KEYS) or p["transform"] != TRANSFORM:
             raise CorruptStreamError("image stream parameters are missing or unknown")
-        p = {"loop": False, "strips": 1, **p}
+        p = {"loop": False, "strips": 1, "dct": False, **p}
         ints = ("height", "width", "channels", "rate", "chroma", "strips")
         if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
-                isinstance(p[k], bool) for k in ("wrap", "sphere", "loop")):
+                isinstance(p[k], bool) for k in ("wrap", "sphere", "loop", "dct")):
             raise CorruptStreamError("image stream parameters have the wrong types")
         h, w = p["height"], p["width"]
         if not (1 <= h <= max_side and 1 <= w <= max_side) or h * w > max_pixels:
@@ -140,9 +150,12 @@ class WaveletParams:
             raise CorruptStreamError("image stream parameters are out of range")
         if not (p["strips"] == 1 or 2 <= p["strips"] <= h // _MIN_STRIP_ROWS):
             raise CorruptStreamError(f"image stream asks for {p['strips']} strips of a {h}-row image")
-        params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"], p["loop"], p["strips"])
+        params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"], p["loop"], p["strips"],
+                     dct=p["dct"])
         if params.wrap and not dwt.can_wrap(w, params.levels):
             raise CorruptStreamError("image stream asks for periodic columns its width does not allow")
+        if params.dct and not params.can_dct:
+            raise CorruptStreamError(f"image stream asks for the block DCT of a {h}x{w} image, which cannot take it")
         return params
 
 
@@ -155,12 +168,17 @@ def strips_for(height: int, width: int) -> int:
     return max(n, 1)
 
 
-def _row_steps(params: WaveletParams, rows: int, shift: int) -> np.ndarray | float:
+def _row_steps(params: WaveletParams, rows: int, shift: int, block: bool = False) -> np.ndarray | float:
     """``(rows, 1)`` divisors of the step for band rows each covering ``2**shift`` image rows (1 without sphere);
-    the latitudes are those of the rows in the whole image for a strip."""
+    the latitudes are those of the rows in the whole image for a strip. ``block``: a band of the block DCT, whose
+    rows each belong to one row of 8x8 blocks (the latitude of the block's centre)."""
     if not params.sphere:
         return 1.0
     full = params.full_height or params.height
+    if block:
+        per_block = block_dct.BLOCK >> shift
+        centre = params.top + (np.arange(rows) // per_block) * block_dct.BLOCK + (block_dct.BLOCK - 1) / 2.0
+        return row_gains(90.0 - (centre + 0.5) * 180.0 / full)[:, None]
     centre = params.top + np.minimum((np.arange(rows) + 0.5) * (1 << shift) - 0.5, params.height - 1.0)
     return row_gains(90.0 - (centre + 0.5) * 180.0 / full)[:, None]
 
@@ -168,14 +186,15 @@ def _row_steps(params: WaveletParams, rows: int, shift: int) -> np.ndarray | flo
 def _steps(params: WaveletParams, plane: int) -> tuple[np.ndarray | float, list[list[np.ndarray | float]]]:
     """Quantiser steps of ``LL`` and of every band of ``plane`` (scalars, or ``(rows, 1)`` for panoramas)."""
     levels = params.levels
-    g_ll, gains = dwt.band_gains(levels)
+    g_ll, gains = (block_dct if params.dct else dwt).band_gains(levels)
     ll_shape, shapes = band_shapes(params.height, params.width, levels)
     base = STEPS[params.rate - 1] * (params.chroma / CHROMA_UNIT if plane else 1.0)
     ll = base / np.sqrt(g_ll) / _row_steps(params, ll_shape[0], levels)
     bands = []
     for lev, (level_gains, level_shapes) in enumerate(zip(gains, shapes, strict=True)):
         shift = levels - lev
-        bands.append([base / np.sqrt(g) / _row_steps(params, s[0], shift)
+        block = params.dct and shift <= block_dct.BLOCK_LEVELS
+        bands.append([base / np.sqrt(g) / _row_steps(params, s[0], shift, block)
                       for g, s in zip(level_gains, level_shapes, strict=True)])
     return ll, bands
 
@@ -208,7 +227,7 @@ def reconstruct(q: BandQ, params: WaveletParams, model: SubbandModel, c: int) ->
     bands = [tuple(dequantise(v, s, model.offsets_q[group_of(c, levels - 1 - lev, 0)])
                    for v, s in zip(tri, st, strict=True))
              for lev, (tri, st) in enumerate(zip(q[1], s_bands, strict=True))]
-    return dwt.inverse(q[0] * s_ll, bands, params.wrap)
+    return (block_dct if params.dct else dwt).inverse(q[0] * s_ll, bands, params.wrap)
 
 
 def _lam(params: WaveletParams, c: int) -> float:
@@ -219,11 +238,47 @@ def _lam(params: WaveletParams, c: int) -> float:
 def quantised_plane(pixels: np.ndarray, params: WaveletParams, c: int) -> tuple[BandQ, list[list[np.ndarray]]]:
     """Plane ``c`` of ``pixels`` transformed and quantised: its values and, for the rate-distortion pass, every
     band's unquantised ``|x| / step``."""
-    ll, bands = dwt.forward(_plane(pixels, c, params.planes), params.levels, params.wrap)
+    ll, bands = (block_dct if params.dct else dwt).forward(_plane(pixels, c, params.planes), params.levels,
+                                                           params.wrap)
     s_ll, s_bands = _steps(params, c)
     sizes = [[np.abs(b) / s for b, s in zip(tri, st, strict=True)] for tri, st in zip(bands, s_bands, strict=True)]
     q = [[quantise_sizes(b, a) for b, a in zip(tri, at, strict=True)] for tri, at in zip(bands, sizes, strict=True)]
     return (np.round(ll / s_ll).astype(np.int64), q), sizes
+
+
+DCT_MARGIN = 0.97
+"""The block DCT is chosen where its estimated cost is below this fraction of the wavelet's (the estimate, luma
+only and without contexts, favours the DCT by a few per cent on images that never were JPEG)."""
+
+
+def _entropy_bits(q: np.ndarray) -> float:
+    """Zeroth-order entropy of the integers ``q``, in bits (values past +-4096 lumped together)."""
+    counts = np.bincount(np.clip(q, -4096, 4096).reshape(-1) + 4096)
+    counts = counts[counts > 0]
+    return float((counts * np.log2(q.size / counts)).sum())
+
+
+def estimated_cost(pixels: np.ndarray, params: WaveletParams, model: SubbandModel) -> float:
+    """The encoder's estimate of ``D + lam R`` for the luma of ``pixels`` under ``params``: squared error of the
+    quantised plane (WS-weighted for panoramas) plus :data:`RD_LAMBDA` squared steps per bit of the values'
+    zeroth-order entropy, band by band."""
+    q, _ = quantised_plane(pixels, params, 0)
+    bits = _entropy_bits(q[0]) + sum(_entropy_bits(b) for level in q[1] for b in level)
+    err = reconstruct(q, params, model, 0) - _plane(pixels, 0, params.planes)
+    err *= err
+    weights = _row_weights(params)
+    d = float(err.sum() if weights is None else (err.sum(axis=1) * weights).sum())
+    return d + RD_LAMBDA * STEPS[params.rate - 1] ** 2 * bits
+
+
+def prefers_dct(pixels: np.ndarray, params: WaveletParams, model: SubbandModel) -> bool:
+    """Whether ``pixels`` code better with the block DCT (images that were JPEG at a grid starting at their first
+    row and column): its estimated cost below :data:`DCT_MARGIN` times the wavelet's. False where the image cannot
+    take it (:attr:`WaveletParams.can_dct`)."""
+    if not params.can_dct:
+        return False
+    wavelet_cost = estimated_cost(pixels, replace(params, dct=False), model)
+    return estimated_cost(pixels, replace(params, dct=True), model) < DCT_MARGIN * wavelet_cost
 
 
 def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",

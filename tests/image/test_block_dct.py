@@ -1,0 +1,129 @@
+"""The 8x8 block DCT of the wavelet core (images that were JPEG): transform, layout, the encoder's choice, exact
+decoding, and bad options and headers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.fft import dctn
+
+import omnicodec
+from omnicodec.bitstream import pack, unpack
+from omnicodec.cli import main
+from omnicodec.errors import CorruptStreamError, InputError
+from omnicodec.image import block_dct, dwt, wavelet
+from omnicodec.types import ErpImage
+from tests.image.test_codec import _DECODE_CHILD, _smooth_image
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "datasets" / "samples" / "room_panorama.png"
+
+
+def _jpeg(pixels: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def test_round_trip_and_band_shapes_as_the_wavelet() -> None:
+    x = np.random.default_rng(0).normal(0, 40, (64, 96))
+    for wrap in (False, True):
+        ll, bands = block_dct.forward(x, 5, wrap)
+        ll_w, bands_w = dwt.forward(x, 5, wrap)
+        assert ll.shape == ll_w.shape
+        assert [[b.shape for b in level] for level in bands] == [[b.shape for b in level] for level in bands_w]
+        np.testing.assert_allclose(block_dct.inverse(ll, bands, wrap), x, atol=1e-9)
+
+
+def test_coefficients_are_the_orthonormal_dct_in_the_documented_layout() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 40, (32, 48))
+    np.testing.assert_allclose(block_dct._blocks(x)[1, 2], dctn(x[8:16, 16:24], norm="ortho"), atol=1e-9)
+    # one basis image, vertical frequency 1 and horizontal 6, in block (2, 3): a single value in the finest LH band
+    # (vertical 1 < 4, horizontal 4 <= 6 < 8), at row 4 * 2 + 1 and column 4 * 3 + (6 - 4)
+    coefs = np.zeros((8, 8))
+    coefs[1, 6] = 10.0
+    basis = np.zeros((32, 48))
+    basis[16:24, 24:32] = dctn(coefs, norm="ortho", type=3)  # the inverse DCT
+    ll, bands = block_dct.forward(basis, 3)
+    lh, hl, hh = bands[-1]
+    assert np.abs(ll).max() < 1e-9 and np.abs(hl).max() < 1e-9 and np.abs(hh).max() < 1e-9
+    assert lh[9, 14] == pytest.approx(10.0) and np.count_nonzero(np.abs(lh) > 1e-9) == 1
+    assert all(np.abs(b).max() < 1e-9 for level in bands[:-1] for b in level)
+
+
+def test_sizes_the_block_dct_takes() -> None:
+    assert block_dct.fits(64, 96, 3) and not block_dct.fits(64, 92, 3) and not block_dct.fits(64, 96, 2)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        block_dct.forward(np.zeros((20, 32)), 3)
+
+
+def test_auto_takes_the_dct_for_a_jpeg_and_it_pays() -> None:
+    original = np.asarray(Image.open(SAMPLE).convert("RGB"))[:256, :512]
+    jpeg = _jpeg(original, 70)
+    rate = 6
+    lam = wavelet.RD_LAMBDA * wavelet.STEPS[rate - 1] ** 2
+    costs = {}
+    for transform in ("auto", "wavelet"):
+        stream = omnicodec.compress(ErpImage(jpeg), codec="image", rate=rate, transform=transform)
+        params = unpack(stream).header.params
+        assert params.get("dct", False) == (transform == "auto")
+        out = omnicodec.decompress(stream).pixels
+        sse = float(((out.astype(np.float64) - jpeg) ** 2).sum()) / 3.0
+        costs[transform] = sse + lam * 8 * len(stream)
+    assert costs["auto"] < 0.9 * costs["wavelet"]
+    # the same picture that never was JPEG keeps the wavelet
+    assert "dct" not in unpack(omnicodec.compress(ErpImage(original), codec="image", rate=rate)).header.params
+
+
+def test_dct_streams_decode_identically_in_another_process(tmp_path: Path) -> None:
+    pixels = _smooth_image(200, 328, seed=6)
+    stream = omnicodec.compress(ErpImage(pixels), codec="image", rate=5, transform="dct")
+    assert unpack(stream).header.params["dct"] is True
+    here = omnicodec.decompress(stream).pixels
+    assert 30.0 < 10 * np.log10(255**2 / np.mean((here.astype(np.float64) - pixels) ** 2))
+    path = tmp_path / "s.omc"
+    path.write_bytes(stream)
+    child = subprocess.run([sys.executable, "-c", _DECODE_CHILD, str(path), "1"], capture_output=True, text=True,
+                           env={**os.environ, "OMP_NUM_THREADS": "1"}, check=True)
+    assert child.stdout.strip() == hashlib.sha256(here.tobytes()).hexdigest()
+
+
+def test_bad_options_and_headers() -> None:
+    odd = ErpImage(_smooth_image(64, 92))  # 92 is not a multiple of 8
+    for image in (odd, ErpImage(_smooth_image(48, 80))):  # the second: too small for three levels
+        with pytest.raises(InputError, match="divisible by 8 and of 64 or more"):
+            omnicodec.compress(image, codec="image", transform="dct")
+    with pytest.raises(InputError, match="transform must be one of"):
+        omnicodec.compress(odd, codec="image", transform="jpeg")
+    with pytest.raises(InputError, match="wavelet core"):
+        omnicodec.compress(odd, codec="image", model="image_core", transform="wavelet")
+    plain = unpack(omnicodec.compress(odd, codec="image", rate=3))
+    assert "dct" not in plain.header.params  # auto on a size the DCT cannot take
+    for value in (True, 1, "yes"):
+        plain.header.params = {**plain.header.params, "dct": value}
+        with pytest.raises(CorruptStreamError):
+            omnicodec.decompress(pack(plain.header, plain.chunks))
+
+
+def test_cli_transform_option(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "photo.png"
+    Image.fromarray(_smooth_image(64, 96)).save(src)
+    assert main(["compress", str(src), "-o", str(tmp_path / "d.omc"), "--transform", "dct", "-q"]) == 0
+    assert unpack((tmp_path / "d.omc").read_bytes()).header.params["dct"] is True
+    cloud = tmp_path / "c.ply"
+    omnicodec.write(cloud, omnicodec.PointCloud(np.arange(30, dtype=np.float32).reshape(10, 3)))
+    capsys.readouterr()
+    for path in (cloud, REPO / "datasets" / "samples" / "lightfield_layers"):
+        assert main(["compress", str(path), "-o", str(tmp_path / "x.omc"), "--transform", "dct"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "--transform" in err
+    assert not (tmp_path / "x.omc").exists()
