@@ -255,8 +255,8 @@ class ImageCodec(Codec):
             wp = wavelet.WaveletParams.for_image(params.height, params.width, channels, params.rate, chroma16,
                                                  panorama=self.sphere)
             if transform == "dct" and not wp.can_dct:
-                raise InputError(f"transform 'dct' needs sides divisible by 8 and of 64 or more pixels, and at "
-                                 f"most {wavelet.STRIP_PIXELS} pixels, got {params.width}x{params.height}")
+                raise InputError(f"transform 'dct' needs sides divisible by 8 and of 64 or more pixels, got "
+                                 f"{params.width}x{params.height}")
             if transform == "dct" or (transform == "auto" and wavelet.prefers_dct(pixels, wp, ctx_model)):
                 wp = replace(wp, dct=True)
             chunks = wavelet.encode(pixels, wp, ctx_model, coder, progress)

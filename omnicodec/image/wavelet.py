@@ -105,8 +105,9 @@ class WaveletParams:
 
     @property
     def can_dct(self) -> bool:
-        """Whether the image can take the block DCT: one strip, sides multiples of 8, three levels or more."""
-        return self.strips == 1 and block_dct.fits(self.height, self.width, self.levels)
+        """Whether the image can take the block DCT: sides multiples of 8 and three levels or more (strips, whose
+        bounds then fall on multiples of 8, have at least 128 rows and so four levels or more)."""
+        return block_dct.fits(self.height, self.width, self.levels)
 
     @property
     def planes(self) -> int:
@@ -128,6 +129,8 @@ class WaveletParams:
         if self.strips == 1:
             return [(0, self.height, self)]
         bounds = [k * self.height // self.strips for k in range(self.strips + 1)]
+        if self.dct:  # every strip on the 8x8 grid of the image
+            bounds = [b // block_dct.BLOCK * block_dct.BLOCK for b in bounds]
         out = []
         for k in range(self.strips):
             a, e = max(bounds[k] - STRIP_OVERLAP, 0), min(bounds[k + 1] + STRIP_OVERLAP, self.height)
@@ -246,6 +249,8 @@ def quantised_plane(pixels: np.ndarray, params: WaveletParams, c: int) -> tuple[
     return (np.round(ll / s_ll).astype(np.int64), q), sizes
 
 
+_DCT_TRIAL_PIXELS = 1 << 22
+"""The encoder estimates the block DCT's cost on at most about this many pixels (the middle rows)."""
 DCT_MARGIN = 0.97
 """The block DCT is chosen where its estimated cost is below this fraction of the wavelet's (the estimate, luma
 only and without contexts, favours the DCT by a few per cent on images that never were JPEG)."""
@@ -273,12 +278,20 @@ def estimated_cost(pixels: np.ndarray, params: WaveletParams, model: SubbandMode
 
 def prefers_dct(pixels: np.ndarray, params: WaveletParams, model: SubbandModel) -> bool:
     """Whether ``pixels`` code better with the block DCT (images that were JPEG at a grid starting at their first
-    row and column): its estimated cost below :data:`DCT_MARGIN` times the wavelet's. False where the image cannot
-    take it (:attr:`WaveletParams.can_dct`)."""
+    row and column): its estimated cost below :data:`DCT_MARGIN` times the wavelet's, on the whole image or, for
+    images in strips or of more than 2**22 pixels, on the middle rows. False where the image cannot take it
+    (:attr:`WaveletParams.can_dct`)."""
     if not params.can_dct:
         return False
-    wavelet_cost = estimated_cost(pixels, replace(params, dct=False), model)
-    return estimated_cost(pixels, replace(params, dct=True), model) < DCT_MARGIN * wavelet_cost
+    pieces = replace(params, dct=True).pieces()
+    a, e, piece = pieces[len(pieces) // 2]  # an image in strips is judged by its middle strip
+    rows = max(_DCT_TRIAL_PIXELS // params.width // block_dct.BLOCK * block_dct.BLOCK, 8 * block_dct.BLOCK)
+    if rows < e - a:  # and a large one by the middle rows of that (on the 8x8 grid)
+        first = a + (e - a - rows) // 2 // block_dct.BLOCK * block_dct.BLOCK
+        piece = replace(piece, height=rows, top=first, full_height=params.full_height or params.height)
+        a, e = first, first + rows
+    wavelet_cost = estimated_cost(pixels[a:e], replace(piece, dct=False), model)
+    return estimated_cost(pixels[a:e], piece, model) < DCT_MARGIN * wavelet_cost
 
 
 def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",

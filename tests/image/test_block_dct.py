@@ -127,3 +127,20 @@ def test_cli_transform_option(tmp_path: Path, capsys) -> None:
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "--transform" in err
     assert not (tmp_path / "x.omc").exists()
+
+
+def test_dct_in_strips_keeps_every_strip_on_the_grid(monkeypatch) -> None:
+    h, w = 328, 640  # 2 strips: the boundary 164 falls to 160, a multiple of 8
+    pixels = _jpeg(_smooth_image(h, w, seed=3), 75)
+    whole = omnicodec.compress(ErpImage(pixels), codec="image", rate=5, transform="dct")
+    monkeypatch.setattr(wavelet, "STRIP_PIXELS", h * w // 2)
+    stream = omnicodec.compress(ErpImage(pixels), codec="image", rate=5)  # auto: judged on the middle strip
+    params = unpack(stream).header.params
+    assert params["strips"] == 2 and params["dct"] is True
+    pieces = wavelet.WaveletParams.from_header(params, 1 << 17, 1 << 32).pieces()
+    assert [(a, e) for a, e, _ in pieces] == [(0, 176), (144, 328)]
+    out = omnicodec.decompress(stream).pixels
+    ref = omnicodec.decompress(whole).pixels
+    err = ((out.astype(float) - pixels) ** 2).mean(axis=(1, 2))
+    assert abs(err.mean() - ((ref.astype(float) - pixels) ** 2).mean()) < 0.1 * err.mean()
+    assert err[144:176].mean() < 1.5 * err.mean()  # the shared rows are no worse than the rest
