@@ -15,6 +15,11 @@ coder apply unchanged:
   - 1`` and horizontal ``< n`` (``HL``), and both in ``n .. 2n - 1`` (``HH``), block ``(i, j)`` at rows ``n i ..``
   and columns ``n j ..`` of the band.
 
+In JPEG's colour space and on its grid, a decoded JPEG's coefficients are still whole multiples of its quantisation
+table (plus the decoder's rounding, a fraction of a level): :func:`find_lattice` finds those steps, and the wavelet
+core then quantises on multiples of them and rounds its reconstruction back onto the lattice
+(:func:`lattice_bands` lays the steps out as the bands are).
+
 Every coefficient's basis image has unit energy. The inverse, which the decoder runs, is elementwise IEEE float64
 sums in a fixed order (no matrix products), so every machine computes the same values.
 """
@@ -113,3 +118,49 @@ def band_gains(levels: int) -> tuple[float, list[tuple[float, float, float]]]:
     for the wavelet: those of the wavelet over the DC plane, then 1 for every DCT coefficient."""
     g_ll, coarse = dwt.band_gains(levels - BLOCK_LEVELS)
     return g_ll, coarse + [(1.0, 1.0, 1.0)] * BLOCK_LEVELS
+
+
+LATTICE_MAX = 255
+"""Largest lattice step a stream may carry."""
+_LATTICE_MIN = 4  # smaller JPEG steps are not told apart from rounding noise; the plain step serves them
+_LATTICE_TOL = 1.0  # |c - Q round(c / Q)| within this (orthonormal units) counts as on the lattice
+_LATTICE_FIT = 0.9  # ... for this fraction of the coefficients off zero
+_LATTICE_SAMPLES = 32  # coefficients off zero needed to judge a step
+_LATTICE_BLOCKS = 1 << 14  # blocks examined at most
+
+
+def find_lattice(plane: np.ndarray) -> tuple[int, ...]:
+    """The JPEG quantisation steps a plane's 8x8 block DCT coefficients still sit on: 64 integers, row-major by
+    ``(u, v)``, 0 where none is found (always for DC, which the wavelet codes).
+
+    A plane decoded from a JPEG (in JPEG's own colour space, on its grid) has coefficients ``k Q[u, v]`` plus the
+    decoder's rounding noise (a fraction of a level). For each frequency the largest ``Q`` (4 to 255) on which 90 %
+    of the coefficients off zero lie within one level is kept. Encoder only.
+    """
+    c = _blocks(plane).reshape(-1, BLOCK * BLOCK)
+    if c.shape[0] > _LATTICE_BLOCKS:
+        c = c[np.linspace(0, c.shape[0] - 1, _LATTICE_BLOCKS).astype(np.int64)]
+    out = [0] * (BLOCK * BLOCK)
+    for k in range(1, BLOCK * BLOCK):
+        a = np.abs(c[:, k])
+        a = a[a >= _LATTICE_MIN / 2]
+        for q in range(min(int(a.max(initial=0)) + 1, LATTICE_MAX), _LATTICE_MIN - 1, -1):
+            off = a[a >= q / 2]
+            if off.size < _LATTICE_SAMPLES:
+                continue
+            if np.mean(np.abs(off - q * np.round(off / q)) <= _LATTICE_TOL) >= _LATTICE_FIT:
+                out[k] = q
+                break
+    return tuple(out)
+
+
+def lattice_bands(lattice: tuple[int, ...], block_rows: int, block_cols: int) -> list[tuple[np.ndarray, ...]]:
+    """The lattice step of every value of the three finest levels' bands (coarse to fine, ``(LH, HL, HH)`` each,
+    in the layout of :func:`forward`), 0 where there is none."""
+    q = np.asarray(lattice, dtype=np.float64).reshape(BLOCK, BLOCK)
+    out = []
+    for k in range(BLOCK_LEVELS):
+        n = 1 << k
+        lo, hi = slice(0, n), slice(n, 2 * n)
+        out.append(tuple(np.tile(q[u, v], (block_rows, block_cols)) for u, v in ((lo, hi), (hi, lo), (hi, hi))))
+    return out

@@ -8,7 +8,8 @@ loop filter (:mod:`.loop_filter`). A ``PLNE`` and a ``LOOP`` chunk per plane. Me
 the peak (one plane's transform and contexts at a time); images of more than 2**24 pixels are coded in strips of rows
 (:data:`.wavelet.STRIP_PIXELS`), which bounds it. Header parameters: ``transform`` (``"cdf97"``), ``height``,
 ``width``, ``channels`` (1 or 3), ``rate``, ``chroma`` (chroma step factor in 1/16), ``wrap`` and ``sphere``
-(panoramas), ``loop``, ``strips`` (when more than one), ``dct`` (true with the block DCT).
+(panoramas), ``loop``, ``strips`` (when more than one), ``dct`` (true with the block DCT), ``lattice`` (the JPEG
+quantisation steps the DCT values sit on, when found).
 
 **Hyperprior autoencoder** (``model="image_core"``, kind ``image``): pads the image to a multiple of 64 pixels, runs
 the analysis in windows (:mod:`.tiling`), scales the latent by the rate point's gain vector and codes it in entropy
@@ -24,7 +25,7 @@ machine (tested). The model's name and weights sha256 are in the header.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -257,8 +258,10 @@ class ImageCodec(Codec):
             if transform == "dct" and not wp.can_dct:
                 raise InputError(f"transform 'dct' needs sides divisible by 8 and of 64 or more pixels, got "
                                  f"{params.width}x{params.height}")
-            if transform == "dct" or (transform == "auto" and wavelet.prefers_dct(pixels, wp, ctx_model)):
-                wp = replace(wp, dct=True)
+            if transform == "dct":
+                wp = wavelet.dct_params(pixels, wp)
+            elif transform == "auto":
+                wp = wavelet.choose_transform(pixels, wp, ctx_model)
             chunks = wavelet.encode(pixels, wp, ctx_model, coder, progress)
             header = StreamHeader("image", self.id, coder_id, wp.to_header(), name, bytes.fromhex(sha))
             return pack(header, chunks)

@@ -53,8 +53,12 @@ _M = np.array([[0.2126, 0.7152, 0.0722],
                [-0.2126 / 1.8556, -0.7152 / 1.8556, (1 - 0.0722) / 1.8556],
                [(1 - 0.2126) / 1.5748, -0.7152 / 1.5748, -0.0722 / 1.5748]])
 _M_INV = np.linalg.inv(_M)
+_M_JFIF = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+"""JPEG's (JFIF's) Y'CbCr, the colour space of streams with a ``lattice``: a JPEG's DCT values lie on its
+quantisation lattice only there."""
+_M_JFIF_INV = np.linalg.inv(_M_JFIF)
 _KEYS = ("transform", "height", "width", "channels", "rate", "chroma", "wrap", "sphere")
-_OPTIONAL_KEYS = ("loop", "strips", "dct")
+_OPTIONAL_KEYS = ("loop", "strips", "dct", "lattice")
 STRIP_PIXELS = 1 << 24
 """Images of more pixels are coded in strips of whole rows of at most about this many pixels each, which bounds the
 memory of coding to that of one strip."""
@@ -89,6 +93,9 @@ class WaveletParams:
     dct: bool = False
     """The 8x8 block DCT of :mod:`.block_dct` in place of the three finest wavelet levels (header key ``dct``,
     absent: false)."""
+    lattice: tuple[tuple[int, ...], ...] | None = None
+    """With ``dct``: per plane, the 64 JPEG quantisation steps its DCT values sit on (0: none,
+    :func:`.block_dct.find_lattice`); the planes are then JFIF Y'CbCr. None: no lattice, BT.709."""
 
     @classmethod
     def for_image(cls, height: int, width: int, channels: int, rate: int, chroma: int = CHROMA_UNIT,
@@ -122,6 +129,8 @@ class WaveletParams:
             header["strips"] = self.strips
         if self.dct:
             header["dct"] = True
+        if self.lattice is not None:
+            header["lattice"] = [list(t) for t in self.lattice]
         return header
 
     def pieces(self) -> list[tuple[int, int, WaveletParams]]:
@@ -141,7 +150,7 @@ class WaveletParams:
     def from_header(cls, p: dict[str, Any], max_side: int, max_pixels: int) -> WaveletParams:
         if not set(_KEYS) <= set(p) <= set(_KEYS + _OPTIONAL_KEYS) or p["transform"] != TRANSFORM:
             raise CorruptStreamError("image stream parameters are missing or unknown")
-        p = {"loop": False, "strips": 1, "dct": False, **p}
+        p = {"loop": False, "strips": 1, "dct": False, "lattice": None, **p}
         ints = ("height", "width", "channels", "rate", "chroma", "strips")
         if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
                 isinstance(p[k], bool) for k in ("wrap", "sphere", "loop", "dct")):
@@ -153,13 +162,27 @@ class WaveletParams:
             raise CorruptStreamError("image stream parameters are out of range")
         if not (p["strips"] == 1 or 2 <= p["strips"] <= h // _MIN_STRIP_ROWS):
             raise CorruptStreamError(f"image stream asks for {p['strips']} strips of a {h}-row image")
+        lattice = _check_lattice(p["lattice"], 1 if p["channels"] == 1 else 3, p["dct"])
         params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"], p["loop"], p["strips"],
-                     dct=p["dct"])
+                     dct=p["dct"], lattice=lattice)
         if params.wrap and not dwt.can_wrap(w, params.levels):
             raise CorruptStreamError("image stream asks for periodic columns its width does not allow")
         if params.dct and not params.can_dct:
             raise CorruptStreamError(f"image stream asks for the block DCT of a {h}x{w} image, which cannot take it")
         return params
+
+
+def _check_lattice(value: Any, planes: int, dct: bool) -> tuple[tuple[int, ...], ...] | None:
+    """A header's ``lattice``: None, or (only with ``dct``) one list of 64 integers 0..255 per plane, DC 0."""
+    if value is None:
+        return None
+    size = block_dct.BLOCK * block_dct.BLOCK
+    if not dct or not isinstance(value, list) or len(value) != planes or not all(
+            isinstance(t, list) and len(t) == size and t[0] == 0 and all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= block_dct.LATTICE_MAX for v in t)
+            for t in value):
+        raise CorruptStreamError("image stream has a malformed lattice")
+    return tuple(tuple(t) for t in value)
 
 
 def strips_for(height: int, width: int) -> int:
@@ -199,14 +222,29 @@ def _steps(params: WaveletParams, plane: int) -> tuple[np.ndarray | float, list[
         block = params.dct and shift <= block_dct.BLOCK_LEVELS
         bands.append([base / np.sqrt(g) / _row_steps(params, s[0], shift, block)
                       for g, s in zip(level_gains, level_shapes, strict=True)])
+    lattice = _lattice_arrays(params, plane)
+    if lattice is not None:  # steps on the JPEG lattice: its step, or the multiple of it nearest the plain step
+        for lev, tri in zip(range(levels - block_dct.BLOCK_LEVELS, levels), lattice, strict=True):
+            bands[lev] = [np.where(lq > 0, lq * np.maximum(np.round(st / np.maximum(lq, 1.0)), 1.0), st)
+                          for st, lq in zip(bands[lev], tri, strict=True)]
     return ll, bands
 
 
-def _plane(pixels: np.ndarray, c: int, planes: int) -> np.ndarray:
-    """Plane ``c`` (Y', Cb, Cr; luma centred on 0) of ``pixels (H, W, 3)`` uint8 as float64, one plane at a time."""
+def _lattice_arrays(params: WaveletParams, plane: int) -> list[tuple[np.ndarray, ...]] | None:
+    """The lattice steps of the three finest levels' values of ``plane`` (:func:`.block_dct.lattice_bands`), or
+    None where the plane has no lattice."""
+    if params.lattice is None or not any(params.lattice[plane]):
+        return None
+    return block_dct.lattice_bands(params.lattice[plane], params.height // block_dct.BLOCK,
+                                   params.width // block_dct.BLOCK)
+
+
+def _plane(pixels: np.ndarray, c: int, planes: int, jfif: bool = False) -> np.ndarray:
+    """Plane ``c`` (Y', Cb, Cr; luma centred on 0; BT.709, or JFIF's with ``jfif``) of ``pixels (H, W, 3)`` uint8
+    as float64, one plane at a time."""
     if planes == 1:
         return pixels[:, :, 0] - 128.0
-    m = _M[c]
+    m = (_M_JFIF if jfif else _M)[c]
     out = m[0] * pixels[:, :, 0]
     out += m[1] * pixels[:, :, 1]
     out += m[2] * pixels[:, :, 2]
@@ -230,6 +268,11 @@ def reconstruct(q: BandQ, params: WaveletParams, model: SubbandModel, c: int) ->
     bands = [tuple(dequantise(v, s, model.offsets_q[group_of(c, levels - 1 - lev, 0)])
                    for v, s in zip(tri, st, strict=True))
              for lev, (tri, st) in enumerate(zip(q[1], s_bands, strict=True))]
+    lattice = _lattice_arrays(params, c)
+    if lattice is not None:  # values back onto the lattice, the only values the source held
+        for lev, tri in zip(range(levels - block_dct.BLOCK_LEVELS, levels), lattice, strict=True):
+            bands[lev] = tuple(np.where(lq > 0, lq * np.round(b / np.maximum(lq, 1.0)), b)
+                               for b, lq in zip(bands[lev], tri, strict=True))
     return (block_dct if params.dct else dwt).inverse(q[0] * s_ll, bands, params.wrap)
 
 
@@ -241,7 +284,8 @@ def _lam(params: WaveletParams, c: int) -> float:
 def quantised_plane(pixels: np.ndarray, params: WaveletParams, c: int) -> tuple[BandQ, list[list[np.ndarray]]]:
     """Plane ``c`` of ``pixels`` transformed and quantised: its values and, for the rate-distortion pass, every
     band's unquantised ``|x| / step``."""
-    ll, bands = (block_dct if params.dct else dwt).forward(_plane(pixels, c, params.planes), params.levels,
+    plane = _plane(pixels, c, params.planes, params.lattice is not None)
+    ll, bands = (block_dct if params.dct else dwt).forward(plane, params.levels,
                                                            params.wrap)
     s_ll, s_bands = _steps(params, c)
     sizes = [[np.abs(b) / s for b, s in zip(tri, st, strict=True)] for tri, st in zip(bands, s_bands, strict=True)]
@@ -269,29 +313,52 @@ def estimated_cost(pixels: np.ndarray, params: WaveletParams, model: SubbandMode
     zeroth-order entropy, band by band."""
     q, _ = quantised_plane(pixels, params, 0)
     bits = _entropy_bits(q[0]) + sum(_entropy_bits(b) for level in q[1] for b in level)
-    err = reconstruct(q, params, model, 0) - _plane(pixels, 0, params.planes)
+    err = reconstruct(q, params, model, 0) - _plane(pixels, 0, params.planes, params.lattice is not None)
     err *= err
     weights = _row_weights(params)
     d = float(err.sum() if weights is None else (err.sum(axis=1) * weights).sum())
     return d + RD_LAMBDA * STEPS[params.rate - 1] ** 2 * bits
 
 
-def prefers_dct(pixels: np.ndarray, params: WaveletParams, model: SubbandModel) -> bool:
-    """Whether ``pixels`` code better with the block DCT (images that were JPEG at a grid starting at their first
-    row and column): its estimated cost below :data:`DCT_MARGIN` times the wavelet's, on the whole image or, for
-    images in strips or of more than 2**22 pixels, on the middle rows. False where the image cannot take it
-    (:attr:`WaveletParams.can_dct`)."""
-    if not params.can_dct:
-        return False
+def _trial(params: WaveletParams) -> tuple[int, int, WaveletParams]:
+    """The rows ``a .. e`` and parameters the encoder judges the block DCT on: the whole image, or the middle rows
+    (on the 8x8 grid) of its middle strip for images in strips or of more than ``_DCT_TRIAL_PIXELS`` pixels."""
     pieces = replace(params, dct=True).pieces()
-    a, e, piece = pieces[len(pieces) // 2]  # an image in strips is judged by its middle strip
+    a, e, piece = pieces[len(pieces) // 2]
     rows = max(_DCT_TRIAL_PIXELS // params.width // block_dct.BLOCK * block_dct.BLOCK, 8 * block_dct.BLOCK)
-    if rows < e - a:  # and a large one by the middle rows of that (on the 8x8 grid)
+    if rows < e - a:
         first = a + (e - a - rows) // 2 // block_dct.BLOCK * block_dct.BLOCK
         piece = replace(piece, height=rows, top=first, full_height=params.full_height or params.height)
         a, e = first, first + rows
+    return a, e, piece
+
+
+def dct_params(pixels: np.ndarray, params: WaveletParams) -> WaveletParams:
+    """``params`` with the block DCT and, where the image's JFIF planes sit on a JPEG lattice
+    (:func:`.block_dct.find_lattice`, judged on :func:`_trial`'s rows), that lattice.
+
+    Raises:
+        ValueError: the image cannot take the block DCT (:attr:`WaveletParams.can_dct`).
+    """
+    if not params.can_dct:
+        raise ValueError(f"a {params.width}x{params.height} image cannot take the block DCT")
+    a, e, _ = _trial(params)
+    lattice = tuple(block_dct.find_lattice(_plane(pixels[a:e], c, params.planes, True)) for c in range(params.planes))
+    return replace(params, dct=True, lattice=lattice if any(map(any, lattice)) else None)
+
+
+def choose_transform(pixels: np.ndarray, params: WaveletParams, model: SubbandModel) -> WaveletParams:
+    """``params`` as they are (the wavelet) or with the block DCT (:func:`dct_params`: images that were JPEG at a
+    grid starting at their first row and column), whichever the estimated cost of :func:`_trial`'s rows favours;
+    the DCT must be below :data:`DCT_MARGIN` times the wavelet's. The wavelet where the image cannot take the DCT
+    (:attr:`WaveletParams.can_dct`)."""
+    if not params.can_dct:
+        return params
+    dct = dct_params(pixels, params)
+    a, e, piece = _trial(params)
     wavelet_cost = estimated_cost(pixels[a:e], replace(piece, dct=False), model)
-    return estimated_cost(pixels[a:e], piece, model) < DCT_MARGIN * wavelet_cost
+    dct_cost = estimated_cost(pixels[a:e], replace(piece, lattice=dct.lattice), model)
+    return dct if dct_cost < DCT_MARGIN * wavelet_cost else params
 
 
 def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder: str | int = "constriction",
@@ -310,7 +377,8 @@ def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder
                 del sizes
                 chunks.append(Chunk("PLNE", enc.finish()))
                 if params.loop:
-                    f = loop_filter.fit(_plane(part, c, piece.planes), reconstruct(q, piece, model, c),
+                    f = loop_filter.fit(_plane(part, c, piece.planes, piece.lattice is not None),
+                                        reconstruct(q, piece, model, c),
                                         _lam(piece, c), piece.wrap, _row_weights(piece))
                     chunks.append(Chunk("LOOP", loop_filter.to_bytes(f)))
                 if c == 0:
@@ -340,14 +408,14 @@ def _decode_planes(chunks: list[bytes], params: WaveletParams, model: SubbandMod
     return out
 
 
-def _to_rgb(planes: np.ndarray, out: np.ndarray) -> None:
+def _to_rgb(planes: np.ndarray, out: np.ndarray, jfif: bool = False) -> None:
     """Writes ``(planes, h, W)`` decoded planes (luma centred on 0) into ``out (h, W, 3)`` uint8."""
     if planes.shape[0] == 1:
         out[:] = np.clip(np.round(planes[0] + 128.0), 0, 255).astype(np.uint8)[:, :, None]
         return
     y = planes[0] + 128.0
     for k in range(3):  # one output channel at a time (bounded memory), as fixed-order elementwise sums
-        m = _M_INV[k]
+        m = (_M_JFIF_INV if jfif else _M_INV)[k]
         out[:, :, k] = np.clip(np.round(m[0] * y + m[1] * planes[1] + m[2] * planes[2]), 0, 255)
 
 
@@ -371,7 +439,7 @@ def decode(chunks: list[bytes], params: WaveletParams, model: SubbandModel, code
                 planes[:, :n] = carry * (1.0 - w)[:, None] + planes[:, :n] * w[:, None]
             end = pieces[k + 1][0] if k + 1 < len(pieces) else e
             carry = planes[:, end - a:].copy() if k + 1 < len(pieces) else None
-            _to_rgb(planes[:, :end - a], rgb[a:end])
+            _to_rgb(planes[:, :end - a], rgb[a:end], params.lattice is not None)
     return rgb
 
 

@@ -144,3 +144,48 @@ def test_dct_in_strips_keeps_every_strip_on_the_grid(monkeypatch) -> None:
     err = ((out.astype(float) - pixels) ** 2).mean(axis=(1, 2))
     assert abs(err.mean() - ((ref.astype(float) - pixels) ** 2).mean()) < 0.1 * err.mean()
     assert err[144:176].mean() < 1.5 * err.mean()  # the shared rows are no worse than the rest
+
+
+def _jpeg_table(quality: int) -> np.ndarray:
+    """The luma quantisation table Pillow's JPEG encoder uses at ``quality``, ``(8, 8)`` by frequency."""
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buf, format="JPEG", quality=quality)
+    return np.array(Image.open(io.BytesIO(buf.getvalue())).quantization[0]).reshape(8, 8)  # natural order
+
+
+def test_the_jpeg_lattice_is_found_and_kept(monkeypatch) -> None:
+    """A JPEG's luma DCT values sit on its quantisation table: the encoder finds the table's steps and codes on them,
+    the decoder puts every value back on the lattice, and the JPEG comes back closer for fewer bits than with the
+    plain DCT."""
+    original = np.asarray(Image.open(SAMPLE).convert("RGB"))[:256, :512]
+    jpeg = _jpeg(original, 75)
+    table = _jpeg_table(75)
+    found = np.array(block_dct.find_lattice(wavelet._plane(jpeg, 0, 3, jfif=True))).reshape(8, 8)
+    assert found[0, 0] == 0 and np.count_nonzero(found) >= 12
+    on = found > 0  # wherever a step is found, it divides the table's (it is the table's where values abound)
+    assert np.all(table[on] % found[on] == 0) and np.mean(table[on] == found[on]) > 0.9
+    assert not any(block_dct.find_lattice(wavelet._plane(original, 0, 3, jfif=True)))  # never a JPEG: none
+    stream = omnicodec.compress(ErpImage(jpeg), codec="image", rate=8, transform="dct")
+    params = unpack(stream).header.params
+    assert params["lattice"][0][1:] == found.reshape(-1)[1:].tolist() and not any(params["lattice"][1])
+    monkeypatch.setattr(block_dct, "find_lattice", lambda plane: (0,) * 64)
+    plain = omnicodec.compress(ErpImage(jpeg), codec="image", rate=8, transform="dct")
+    assert "lattice" not in unpack(plain).header.params
+    errors = [np.mean((omnicodec.decompress(x).pixels - jpeg.astype(np.float64)) ** 2) for x in (stream, plain)]
+    assert errors[0] < 0.9 * errors[1] and len(stream) < len(plain), (errors, len(stream), len(plain))
+
+
+def test_malformed_lattices_are_refused() -> None:
+    jpeg = _jpeg(np.asarray(Image.open(SAMPLE).convert("RGB"))[:128, :256], 60)
+    s = unpack(omnicodec.compress(ErpImage(jpeg), codec="image", rate=6, transform="dct"))
+    good = s.header.params["lattice"]
+    assert any(good[0])
+    bad_values = ([good[0]], good + [good[0]], [good[0][:63], good[1], good[2]], [[5] + good[0][1:], good[1], good[2]],
+                  [[0] + [256] * 63, good[1], good[2]], [[0] + [1.5] * 63, good[1], good[2]], "x", 7)
+    for bad in bad_values:
+        s.header.params = {**s.header.params, "lattice": bad}
+        with pytest.raises(CorruptStreamError, match="lattice"):
+            omnicodec.decompress(pack(s.header, s.chunks))
+    s.header.params = {**s.header.params, "lattice": good, "dct": False}
+    with pytest.raises(CorruptStreamError):
+        omnicodec.decompress(pack(s.header, s.chunks))
