@@ -142,12 +142,13 @@ def find_lattice(plane: np.ndarray) -> tuple[int, ...]:
         c = c[np.linspace(0, c.shape[0] - 1, _LATTICE_BLOCKS).astype(np.int64)]
     out = [0] * (BLOCK * BLOCK)
     for k in range(1, BLOCK * BLOCK):
-        a = np.abs(c[:, k])
+        a = np.sort(np.abs(c[:, k]))
         a = a[a >= _LATTICE_MIN / 2]
-        for q in range(min(int(a.max(initial=0)) + 1, LATTICE_MAX), _LATTICE_MIN - 1, -1):
-            off = a[a >= q / 2]
-            if off.size < _LATTICE_SAMPLES:
-                continue
+        if a.size < _LATTICE_SAMPLES:
+            continue
+        top = int(2 * a[-_LATTICE_SAMPLES])  # larger steps would leave too few values off zero to judge
+        for q in range(min(top, LATTICE_MAX), _LATTICE_MIN - 1, -1):
+            off = a[np.searchsorted(a, q / 2):]
             if np.mean(np.abs(off - q * np.round(off / q)) <= _LATTICE_TOL) >= _LATTICE_FIT:
                 out[k] = q
                 break

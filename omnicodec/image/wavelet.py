@@ -343,8 +343,12 @@ def dct_params(pixels: np.ndarray, params: WaveletParams) -> WaveletParams:
     if not params.can_dct:
         raise ValueError(f"a {params.width}x{params.height} image cannot take the block DCT")
     a, e, _ = _trial(params)
-    lattice = tuple(block_dct.find_lattice(_plane(pixels[a:e], c, params.planes, True)) for c in range(params.planes))
-    return replace(params, dct=True, lattice=lattice if any(map(any, lattice)) else None)
+    luma = block_dct.find_lattice(_plane(pixels[a:e], 0, params.planes, True))
+    if not any(luma):  # no JPEG made this image (on this grid): chroma has no lattice either
+        return replace(params, dct=True)
+    lattice = (luma,) + tuple(block_dct.find_lattice(_plane(pixels[a:e], c, params.planes, True))
+                              for c in range(1, params.planes))
+    return replace(params, dct=True, lattice=lattice)
 
 
 def choose_transform(pixels: np.ndarray, params: WaveletParams, model: SubbandModel) -> WaveletParams:
