@@ -30,7 +30,8 @@ import numpy as np
 
 from . import dwt
 
-__all__ = ["BLOCK", "BLOCK_LEVELS", "fits", "forward", "inverse", "band_gains"]
+__all__ = ["BLOCK", "BLOCK_LEVELS", "LATTICE_MAX", "fits", "forward", "inverse", "band_gains", "find_lattice",
+           "lattice_bands"]
 
 BLOCK = 8
 BLOCK_LEVELS = 3

@@ -117,6 +117,16 @@ class WaveletParams:
         return block_dct.fits(self.height, self.width, self.levels)
 
     @property
+    def jfif(self) -> bool:
+        """Whether the planes are JFIF Y'CbCr (streams with a ``lattice``) rather than BT.709."""
+        return self.lattice is not None
+
+    @property
+    def transform(self):
+        """The module of the transform: :mod:`.block_dct` with ``dct``, else :mod:`.dwt`."""
+        return block_dct if self.dct else dwt
+
+    @property
     def planes(self) -> int:
         return 1 if self.channels == 1 else 3
 
@@ -204,15 +214,15 @@ def _row_steps(params: WaveletParams, rows: int, shift: int, block: bool = False
     if block:
         per_block = block_dct.BLOCK >> shift
         centre = params.top + (np.arange(rows) // per_block) * block_dct.BLOCK + (block_dct.BLOCK - 1) / 2.0
-        return row_gains(90.0 - (centre + 0.5) * 180.0 / full)[:, None]
-    centre = params.top + np.minimum((np.arange(rows) + 0.5) * (1 << shift) - 0.5, params.height - 1.0)
+    else:
+        centre = params.top + np.minimum((np.arange(rows) + 0.5) * (1 << shift) - 0.5, params.height - 1.0)
     return row_gains(90.0 - (centre + 0.5) * 180.0 / full)[:, None]
 
 
 def _steps(params: WaveletParams, plane: int) -> tuple[np.ndarray | float, list[list[np.ndarray | float]]]:
     """Quantiser steps of ``LL`` and of every band of ``plane`` (scalars, or ``(rows, 1)`` for panoramas)."""
     levels = params.levels
-    g_ll, gains = (block_dct if params.dct else dwt).band_gains(levels)
+    g_ll, gains = params.transform.band_gains(levels)
     ll_shape, shapes = band_shapes(params.height, params.width, levels)
     base = STEPS[params.rate - 1] * (params.chroma / CHROMA_UNIT if plane else 1.0)
     ll = base / np.sqrt(g_ll) / _row_steps(params, ll_shape[0], levels)
@@ -273,7 +283,7 @@ def reconstruct(q: BandQ, params: WaveletParams, model: SubbandModel, c: int) ->
         for lev, tri in zip(range(levels - block_dct.BLOCK_LEVELS, levels), lattice, strict=True):
             bands[lev] = tuple(np.where(lq > 0, lq * np.round(b / np.maximum(lq, 1.0)), b)
                                for b, lq in zip(bands[lev], tri, strict=True))
-    return (block_dct if params.dct else dwt).inverse(q[0] * s_ll, bands, params.wrap)
+    return params.transform.inverse(q[0] * s_ll, bands, params.wrap)
 
 
 def _lam(params: WaveletParams, c: int) -> float:
@@ -284,9 +294,7 @@ def _lam(params: WaveletParams, c: int) -> float:
 def quantised_plane(pixels: np.ndarray, params: WaveletParams, c: int) -> tuple[BandQ, list[list[np.ndarray]]]:
     """Plane ``c`` of ``pixels`` transformed and quantised: its values and, for the rate-distortion pass, every
     band's unquantised ``|x| / step``."""
-    plane = _plane(pixels, c, params.planes, params.lattice is not None)
-    ll, bands = (block_dct if params.dct else dwt).forward(plane, params.levels,
-                                                           params.wrap)
+    ll, bands = params.transform.forward(_plane(pixels, c, params.planes, params.jfif), params.levels, params.wrap)
     s_ll, s_bands = _steps(params, c)
     sizes = [[np.abs(b) / s for b, s in zip(tri, st, strict=True)] for tri, st in zip(bands, s_bands, strict=True)]
     q = [[quantise_sizes(b, a) for b, a in zip(tri, at, strict=True)] for tri, at in zip(bands, sizes, strict=True)]
@@ -313,7 +321,7 @@ def estimated_cost(pixels: np.ndarray, params: WaveletParams, model: SubbandMode
     zeroth-order entropy, band by band."""
     q, _ = quantised_plane(pixels, params, 0)
     bits = _entropy_bits(q[0]) + sum(_entropy_bits(b) for level in q[1] for b in level)
-    err = reconstruct(q, params, model, 0) - _plane(pixels, 0, params.planes, params.lattice is not None)
+    err = reconstruct(q, params, model, 0) - _plane(pixels, 0, params.planes, params.jfif)
     err *= err
     weights = _row_weights(params)
     d = float(err.sum() if weights is None else (err.sum(axis=1) * weights).sum())
@@ -381,8 +389,7 @@ def encode(pixels: np.ndarray, params: WaveletParams, model: SubbandModel, coder
                 del sizes
                 chunks.append(Chunk("PLNE", enc.finish()))
                 if params.loop:
-                    f = loop_filter.fit(_plane(part, c, piece.planes, piece.lattice is not None),
-                                        reconstruct(q, piece, model, c),
+                    f = loop_filter.fit(_plane(part, c, piece.planes, piece.jfif), reconstruct(q, piece, model, c),
                                         _lam(piece, c), piece.wrap, _row_weights(piece))
                     chunks.append(Chunk("LOOP", loop_filter.to_bytes(f)))
                 if c == 0:
@@ -443,7 +450,7 @@ def decode(chunks: list[bytes], params: WaveletParams, model: SubbandModel, code
                 planes[:, :n] = carry * (1.0 - w)[:, None] + planes[:, :n] * w[:, None]
             end = pieces[k + 1][0] if k + 1 < len(pieces) else e
             carry = planes[:, end - a:].copy() if k + 1 < len(pieces) else None
-            _to_rgb(planes[:, :end - a], rgb[a:end], params.lattice is not None)
+            _to_rgb(planes[:, :end - a], rgb[a:end], params.jfif)
     return rgb
 
 
