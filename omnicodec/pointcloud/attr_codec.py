@@ -7,7 +7,9 @@ For an attribute of ``N`` points whose integer voxel coordinates the decoder kno
    distinct values (the table travels in the payload: KITTI intensities hold about 100 of them).
 2. **Prediction.** Points are visited coarse to fine by level of detail (:mod:`.attr_lod`); each value is
    predicted by the integer-weighted mean of its predictors' decoded values. For chroma, predictors whose decoded
-   luma differs from the point's (already decoded) luma weigh less: colour edges follow luma edges.
+   luma differs from the point's (already decoded) luma weigh less: colour edges follow luma edges. The Cg
+   prediction also adds ``alpha`` times the point's decoded Co residual (cross-component prediction): ``alpha`` is
+   the least-squares slope of Cg residuals on Co residuals over the steps decoded so far, in 1/64 units.
 3. **Quantisation.** The residual is quantised with step ``s`` (``s = 1`` and plain rounding: lossless). Lossy
    rate point ``R`` (1 = lowest) sets the luma step :func:`luma_step`; chroma steps are twice as large; points of
    coarse levels, which predict many others, get finer steps (``s * clip((M / N) ** 0.15, 1/4, 1)`` with ``M`` the
@@ -18,8 +20,9 @@ For an attribute of ``N`` points whose integer voxel coordinates the decoder kno
    learned prior, adapted to the values coded so far in that context.
 
 Everything the decoder computes is integer arithmetic on decoded integers, so it decodes identically on any
-machine. Payload: ``u8`` format version, for scalars ``i64 lo, i64 hi`` and, for floats, the
-LZMA-compressed table of distinct values (``u32`` length first), then the entropy-coded values.
+machine. Payload: ``u8`` format version (2; version 1, without the cross-component prediction, still decodes),
+for scalars ``i64 lo, i64 hi`` and, for floats, the LZMA-compressed table of distinct values (``u32`` length
+first), then the entropy-coded values.
 """
 
 from __future__ import annotations
@@ -42,7 +45,12 @@ __all__ = ["ATTR_RATES", "luma_step", "predictive_kind", "encode_predictive", "d
 
 ATTR_RATES = tuple(range(1, 9))
 """Lossy attribute rate points (1 = fewest bits)."""
-FORMAT = 1
+FORMAT = 2
+FORMATS = (1, 2)
+"""Payload versions this decoder reads: 1 has no cross-component prediction."""
+ALPHA_ONE = 64
+"""Units of the cross-component slope."""
+ALPHA_MAX = 2 * ALPHA_ONE
 MAX_PALETTE = 1 << 16
 """Float scalars with more distinct values than this are coded by the generic lossless path."""
 _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6}]
@@ -135,8 +143,12 @@ class _Walker:
     small gather; the arithmetic is in 64 bits.
     """
 
-    def __init__(self, layout: _Layout, lo: np.ndarray, hi: np.ndarray) -> None:
+    def __init__(self, layout: _Layout, lo: np.ndarray, hi: np.ndarray, cross: bool = True) -> None:
         self.layout = layout
+        self.cross = cross and layout.channels == 3  # cross-component prediction of Cg from Co
+        self.sxy = self.sxx = 0  # sums of Co residual * Cg residual and Co residual ** 2 over the steps done
+        self.co_residual: np.ndarray | None = None
+        self.co_level: np.ndarray | None = None
         self.lo, self.hi = lo, hi
         n, c = layout.n, layout.channels
         small = -(1 << 31) <= int(lo.min()) and int(hi.max()) < 1 << 31  # so are |coded values| of valid payloads
@@ -171,13 +183,33 @@ class _Walker:
         s = self.layout.step16(i, c)
         act16 = (_wsum(w, np.abs(nb - pred[:, None])) * (_ONE * _ONE)) // (wsum * s)
         side16 = (_wsum(w, self._gather(self.qabs[c])) * _ONE + wsum // 2) // wsum
+        self.base_pred = pred
+        if c == 2 and self.cross and self.co_residual is not None:
+            pred = pred + ((self.alpha() * self.co_residual + ALPHA_ONE // 2) >> 6)
         if q_luma is not None:
-            return pred, am.chroma_contexts(act16, np.abs(q_luma) * _ONE, side16)
+            size = np.abs(q_luma)
+            if c == 2 and self.cross:
+                size = size + self.co_level // 2
+            return pred, am.chroma_contexts(act16, size * _ONE, side16)
         return pred, am.contexts(act16, side16)
+
+    def alpha(self) -> int:
+        """The cross-component slope in 1/:data:`ALPHA_ONE` units: the rounded least-squares slope of the Cg
+        residuals on the Co residuals of the steps done, clipped to +-:data:`ALPHA_MAX` (0 before any)."""
+        if self.sxx <= 0:
+            return 0
+        return max(-ALPHA_MAX, min(ALPHA_MAX, (2 * ALPHA_ONE * self.sxy + self.sxx) // (2 * self.sxx)))
 
     def store(self, c: int, pred: np.ndarray, q: np.ndarray, s: int) -> None:
         points = self.step.points
         self.rec[c][points] = np.clip(pred + _dequantise(q, s), self.lo[c], self.hi[c])
+        if self.cross and c == 1:
+            self.co_residual = self.rec[1][points].astype(np.int64) - self.base_pred
+            self.co_level = np.abs(q)
+        elif self.cross and c == 2:
+            cg = self.rec[2][points].astype(np.int64) - self.base_pred
+            self.sxy += int(np.dot(self.co_residual, cg))
+            self.sxx += int(np.dot(self.co_residual, self.co_residual))
         qabs = np.abs(q)
         if len(qabs) and int(qabs.max()) > np.iinfo(self.qabs.dtype).max:  # only from a corrupt payload
             self.qabs = self.qabs.astype(np.int64)
@@ -349,8 +381,9 @@ def decode_predictive(data: bytes, coords: np.ndarray, kind: str, attr_rate: int
     channels = 3 if kind == "colour" else 1
     lossless = attr_rate is None
     view = memoryview(data)
-    if len(view) < 1 or view[0] != FORMAT:
+    if len(view) < 1 or view[0] not in FORMATS:
         raise CorruptStreamError("attribute payload has an unknown format")
+    cross = view[0] >= 2
     pos = 1
     palette = None
     if kind == "colour":
@@ -383,7 +416,7 @@ def decode_predictive(data: bytes, coords: np.ndarray, kind: str, attr_rate: int
     base = luma_step(attr_rate)
     steps16 = [base] + [2 * base if not lossless else _ONE] * (channels - 1)
     layout = _Layout(coords, channels, _groups(kind, lossless), steps16)
-    walker = _Walker(layout, lo, hi)
+    walker = _Walker(layout, lo, hi, cross)
     dec: Decoder = get_coder(coder).decoder(bytes(view[pos:]))
     if layout.n:
         first = unzigzag(decode_overflow(dec, channels)) + lo

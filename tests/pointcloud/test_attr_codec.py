@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +63,50 @@ def test_colour_lossless_is_exact(model, seed):
     out = ac.decode_predictive(data, coords, "colour", None, np.dtype(np.uint8), False, model)
     assert np.array_equal(out, rgb)
     assert len(data) * 8 / len(coords) < 14  # noise of sigma 2 alone costs about 9 bits; raw colour 24
+
+
+def test_cg_is_predicted_from_the_co_residual(model):
+    """Colours whose Cg moves with Co (here G follows R - B): the cross-component slope is learned from the decoded
+    steps and the Cg values cost far less than with the slope held at 0."""
+    rng = np.random.default_rng(5)
+    coords, rgb = coloured_sphere(40, 5)
+    co = rng.normal(0, 12, len(coords))
+    rgb = np.clip(np.stack([128 + co, 128 + 0.5 * co, 128 - co], axis=1) + rng.normal(0, 1, (len(coords), 3)),
+                  0, 255).astype(np.uint8)
+    data, rec = ac.encode_predictive(coords, rgb, "colour", None, model)
+    assert np.array_equal(ac.decode_predictive(data, coords, "colour", None, np.dtype(np.uint8), False, model), rgb)
+    layout, walker, coded, *_ = ac._analyse(coords, rgb, "colour", None, None)
+    assert walker.alpha() != 0
+    cg_bits = sum(np.log2(1 + np.abs(q)).sum() for c, q, *_ in coded if c == 2)
+    walker_off = ac._Walker(layout, np.array([0, -255, -255]), np.array([255, 255, 255]), cross=False)
+    assert not walker_off.cross
+    # the same cloud with the slope forced to 0: its Cg residuals are the plain spatial ones
+    ycocg = np.stack(ac.rgb_to_ycocg(*rgb.astype(np.int64).T), axis=1)[layout.order]
+    plain = 0.0
+    walker_off.rec[:, layout.first] = ycocg[layout.first].T
+    for i, step in enumerate(layout.steps):
+        walker_off.begin(step, i)
+        q_luma = None
+        for c in range(3):
+            pred, _ = walker_off.context(c, q_luma)
+            q = ycocg[step.points, c] - pred
+            walker_off.store(c, pred, q, ac._ONE)
+            q_luma = q if c == 0 else q_luma
+            plain += np.log2(1 + np.abs(q)).sum() if c == 2 else 0.0
+    assert cg_bits < 0.8 * plain
+
+
+def test_format_1_payloads_still_decode():
+    """A lossless colour payload of format 1 (no cross-component prediction; written by the previous version under
+    the untrained prior tables) decodes to its colours."""
+    coords, rgb = coloured_sphere(16, 3)
+    data = (Path(__file__).parent / "data" / "attr_pred_v1_sphere16.bin").read_bytes()
+    assert data[0] == 1
+    prior = am.AttributeModel(am.prior_weights())
+    out = ac.decode_predictive(data, coords, "colour", None, np.dtype(np.uint8), False, prior)
+    assert np.array_equal(out, rgb)
+    new, _ = ac.encode_predictive(coords, rgb, "colour", None, prior)
+    assert new[0] == ac.FORMAT == 2 and new != data
 
 
 def test_scalar_lossless_float_and_integer(model):
