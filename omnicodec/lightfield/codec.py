@@ -123,6 +123,7 @@ class LightfieldParams:
     key_core: str = ""
     key_sha: str = ""
     key_loop: bool = False
+    filters: bool = True
 
     def __post_init__(self) -> None:
         if not (1 <= self.rows <= MAX_GRID and 1 <= self.cols <= MAX_GRID):
@@ -149,6 +150,8 @@ class LightfieldParams:
             raise InputError("key-view core name and sha256 must be given together")
         if not isinstance(self.key_loop, bool) or (self.key_loop and not self.key_core):
             raise InputError("the key view's loop filter needs the wavelet key core")
+        if not isinstance(self.filters, bool):
+            raise InputError("filters must be true or false")
         if not (isinstance(self.sparse, int) and 1 <= self.sparse <= MAX_SPARSE):
             raise InputError(f"sparse must be an integer from 1 (every view coded) to {MAX_SPARSE}, "
                              f"got {self.sparse!r}")
@@ -177,20 +180,21 @@ class LightfieldParams:
     def to_header(self) -> dict[str, Any]:
         keys = _KEYS + _KEY_CORE if self.key_core else _KEYS
         header = {k: getattr(self, k) for k in keys}
-        return {**header, "key_loop": True} if self.key_loop else header
+        header = {**header, "key_loop": True} if self.key_loop else header
+        return {**header, "filters": True} if self.filters else header
 
     @classmethod
     def from_header(cls, p: dict[str, Any]) -> LightfieldParams:
-        if not isinstance(p, dict) or set(p) not in (set(_KEYS), set(_KEYS + _KEY_CORE),
-                                                     set(_KEYS + _KEY_CORE + ("key_loop",))):
+        if not isinstance(p, dict) or set(p) - {"filters"} not in (set(_KEYS), set(_KEYS + _KEY_CORE),
+                                                                   set(_KEYS + _KEY_CORE + ("key_loop",))):
             raise CorruptStreamError("light-field stream parameters are missing or unknown")
         ints = [k for k in _KEYS if k not in _TEXT]
         if not all(isinstance(p[k], int) and not isinstance(p[k], bool) for k in ints) or not all(
                 isinstance(p[k], str) for k in _TEXT + _KEY_CORE if k in p) or (
-                "key_loop" in p and p["key_loop"] is not True):
+                "key_loop" in p and p["key_loop"] is not True) or ("filters" in p and p["filters"] is not True):
             raise CorruptStreamError("light-field stream parameters have the wrong types")
         try:
-            return cls(**p)
+            return cls(**{"filters": False, **p})
         except InputError as exc:
             raise CorruptStreamError(f"light-field stream parameters: {exc}") from None
 
@@ -200,7 +204,20 @@ _KEYS = ("rows", "cols", "height", "width", "channels", "rate", "tile", "naming"
 _TEXT = ("naming", "prefix", "blend", "blend_sha")
 _KEY_CORE = ("key_core", "key_sha")
 """Parameters of streams whose key view goes through the wavelet core (absent: the hyperprior ``image_core``); with
-``key_loop`` (true; absent in streams written before it) the core's loop filter follows each key-view plane."""
+``key_loop`` (true; absent in streams written before it) the core's loop filter follows each key-view plane. With
+``filters`` (true; absent in streams written before it) every predicted view carries a flag choosing its warping
+filter (bilinear or the sharper 4-tap filters, :func:`.warp.warp_view`); without it every view is warped bilinearly."""
+
+
+def last_uses(plans: list) -> dict[tuple[int, int], int]:
+    """The index in ``plans`` of the last view each view is a reference of."""
+    return {r: i for i, plan in enumerate(plans) for r in plan.refs}
+
+
+def drop_unused(planes: dict, last: dict[tuple[int, int], int], done: int) -> None:
+    """Forget the phase planes of views no view after ``plans[done]`` is predicted from."""
+    for pos in [p for p in planes if last[p] <= done]:
+        del planes[pos]
 
 
 def _uniform(n: int) -> np.ndarray:
@@ -285,6 +302,18 @@ class _TileEncoder:
                 best = (j, r, chunks, base)
         return best[1], [Chunk("KEYC", c.data) for c in best[2]], best[3]
 
+    def _prediction(self, enc: Encoder, x: np.ndarray, refs: list[np.ndarray], plan, disparity: np.ndarray
+                    ) -> np.ndarray:
+        """The view's prediction with the warping filter whose error is smaller (its flag coded when the stream
+        has :attr:`LightfieldParams.filters`)."""
+        pred = predict_view(refs, plan.refs, plan.view, disparity, self.blend)
+        if not self.params.filters:
+            return pred
+        sharp = predict_view(refs, plan.refs, plan.view, disparity, self.blend, True, self.planes)
+        use = _sse(x, sharp) < _sse(x, pred)
+        enc.encode(np.array([int(use)]), _uniform(2))
+        return sharp if use else pred
+
     def encode(self, views: np.ndarray, bar) -> list[Chunk]:
         u, v, h, w, _ = views.shape
         plans = coding_plan(u, v)
@@ -299,8 +328,11 @@ class _TileEncoder:
         decoded: dict[tuple[int, int], np.ndarray] = {}
         decoded[key] = self._residual(enc, views[key], base, _steps(self.params.rate, 0), 0, lam * KEY_LAMBDA)
         bar.update(1)
-        for plan in plans[1:]:
-            pred = predict_view([decoded[r] for r in plan.refs], plan.refs, plan.view, disparity, self.blend)
+        self.planes: dict = {}
+        last = last_uses(plans)
+        for i, plan in enumerate(plans[1:], start=1):
+            pred = self._prediction(enc, views[plan.view], [decoded[r] for r in plan.refs], plan, disparity)
+            drop_unused(self.planes, last, i)
             decoded[plan.view] = self._residual(enc, views[plan.view], pred, _steps(self.params.rate, plan.level),
                                                 1, lam * level_lambda(plan.level))
             bar.update(1)
@@ -343,8 +375,12 @@ def _decode_tile(params: LightfieldParams, tables: res.ResidualTables, core: Key
 
     out[plans[0].view] = residual(base, 0, 0)
     bar.update(1)
-    for plan in plans[1:]:
-        pred = predict_view([out[r] for r in plan.refs], plan.refs, plan.view, disparity, blend)
+    planes: dict = {}
+    last = last_uses(plans)
+    for i, plan in enumerate(plans[1:], start=1):
+        sharp = bool(params.filters and dec.decode(_uniform(2), 1)[0])
+        pred = predict_view([out[r] for r in plan.refs], plan.refs, plan.view, disparity, blend, sharp, planes)
+        drop_unused(planes, last, i)
         out[plan.view] = residual(pred, plan.level, 1)
         bar.update(1)
     dec.finish()

@@ -7,7 +7,9 @@ the prediction is bit-identical on every machine. Samples outside a view take it
 
 * :func:`upsample_disparity`: a block disparity map to one value per pixel (bilinear between block centres,
   integer).
-* :func:`warp_view`: one reference view sampled at the positions a target view's disparity points to.
+* :func:`warp_view`: one reference view sampled at the positions a target view's disparity points to, by
+  bilinear interpolation or (``sharp``) by the 4-tap eighth-sample filters of HEVC's chroma interpolation, which
+  keep more detail (the encoder chooses per view).
 * :func:`blend_weights` / :func:`predict_view`: several warped references averaged with integer weights that fall
   with the squared angular distance.
 """
@@ -23,6 +25,9 @@ __all__ = ["DISP_ONE", "upsample_disparity", "warp_view", "blend_weights", "pred
 DISP_ONE = 8
 """Disparity units per pixel (values are multiples of 1/8 pixel per view step)."""
 _WEIGHT_BITS = 6
+SHARP_TAPS = np.array([[0, 64, 0, 0], [-2, 58, 10, -2], [-4, 54, 16, -2], [-6, 46, 28, -4], [-4, 36, 36, -4],
+                       [-4, 28, 46, -6], [-2, 16, 54, -4], [-2, 10, 58, -2]], dtype=np.int32)
+"""Taps (summing to 64) at sample offsets -1, 0, 1, 2 for each eighth-sample phase: HEVC's chroma filters."""
 
 
 def upsample_disparity(blocks: np.ndarray, block: int, height: int, width: int) -> np.ndarray:
@@ -50,14 +55,19 @@ def upsample_disparity(blocks: np.ndarray, block: int, height: int, width: int) 
     return (num + den * den // 2) // (den * den)
 
 
-def warp_view(ref: np.ndarray, disparity: np.ndarray, du: int, dv: int) -> np.ndarray:
+def warp_view(ref: np.ndarray | PhasePlanes, disparity: np.ndarray, du: int, dv: int,
+              sharp: bool = False) -> np.ndarray:
     """Samples ``ref`` where the target's pixels point: ``(H, W, C)`` int32 in 1/64 units of the input.
 
     Args:
-        ref: ``(H, W, C)`` uint8 reference view.
+        ref: ``(H, W, C)`` uint8 reference view (or, with ``sharp``, its :class:`PhasePlanes`).
         disparity: ``(H, W)`` int64 disparity of the target's pixels, 1/8 pixel per view step.
         du, dv: the reference's position minus the target's (view rows, view columns).
+        sharp: the 4-tap filters of :data:`SHARP_TAPS` (results clipped to the sample range) instead of bilinear
+            weights.
     """
+    if sharp:
+        return _warp_sharp(ref, disparity, du, dv)
     h, w = disparity.shape
     c = ref.shape[2]
     d = disparity.astype(np.int32, copy=False)
@@ -88,6 +98,54 @@ def warp_view(ref: np.ndarray, disparity: np.ndarray, du: int, dv: int) -> np.nd
     return 8 * top.astype(np.int32) + fy * (bottom - top).astype(np.int32)
 
 
+class PhasePlanes:
+    """A reference view filtered horizontally at the eight eighth-sample phases, for :func:`warp_view`'s ``sharp``
+    filters: built once per decoded view and shared by every warp of it.
+
+    ``planes[c, f * n + (y + 3) * (w + 3) + x + 2]`` (int16) is ``sum_k SHARP_TAPS[f, k] * ref[y', x + k - 1, c]``
+    for ``x`` in ``-2 .. w`` and ``y`` in ``-3 .. h + 2``, coordinates clipped to the view (edge replication);
+    ``n = (h + 6) * (w + 3)``. A row of taps adds at most 80 times 255, so int16 holds it.
+    """
+
+    def __init__(self, ref: np.ndarray) -> None:
+        h, w, c = ref.shape
+        self.shape = (h, w, c)
+        pad = np.pad(np.moveaxis(ref, 2, 0), ((0, 0), (3, 3), (3, 3)), mode="edge").astype(np.int16)
+        self.n = (h + 6) * (w + 3)
+        planes = np.empty((c, 8, h + 6, w + 3), dtype=np.int16)
+        for f in range(8):
+            taps = SHARP_TAPS[f].astype(np.int16)
+            planes[:, f] = taps[0] * pad[:, :, 0 : w + 3]
+            for k in range(1, 4):
+                if taps[k]:
+                    planes[:, f] += taps[k] * pad[:, :, k : k + w + 3]
+        self.planes = planes.reshape(c, 8 * self.n)
+
+
+def _warp_sharp(ref: np.ndarray | PhasePlanes, disparity: np.ndarray, du: int, dv: int) -> np.ndarray:
+    """:func:`warp_view` with the 4-tap filters: the rows of taps from :class:`PhasePlanes`, then the column of
+    taps, integers throughout."""
+    pp = ref if isinstance(ref, PhasePlanes) else PhasePlanes(ref)
+    h, w, c = pp.shape
+    d = disparity.astype(np.int32, copy=False).reshape(-1)
+    x = np.tile(np.arange(w, dtype=np.int32), h)
+    y = np.repeat(np.arange(h, dtype=np.int32), w)
+    px = x * DISP_ONE + d * np.int32(dv)
+    col = (px & 7) * pp.n + np.clip(px >> 3, -2, w) + 2
+    stride = w + 3
+    if du:
+        py = y * DISP_ONE + d * np.int32(du)
+        base = col + (np.clip(py >> 3, -2, h) + 2) * stride  # the row of tap 0 (y - 1, padded by 3)
+        ty = SHARP_TAPS.T[:, py & 7]  # (4, H W)
+        acc = np.zeros((c, h * w), dtype=np.int32)
+        for a in range(4):
+            acc += ty[a] * np.take(pp.planes, base + a * stride, axis=1)
+    else:
+        acc = np.take(pp.planes, col + (y + 3) * stride, axis=1).astype(np.int32) * 64
+    out = np.clip((acc + 32) >> 6, 0, 255 * 64)
+    return np.ascontiguousarray(np.moveaxis(out.reshape(c, h, w), 0, 2))
+
+
 def blend_weights(target: tuple[int, int], refs: tuple[tuple[int, int], ...]) -> np.ndarray:
     """Integer weights (summing to 64) proportional to ``1 / squared distance``, exact (rational arithmetic)."""
     inv = [Fraction(1, (r[0] - target[0]) ** 2 + (r[1] - target[1]) ** 2) for r in refs]
@@ -102,7 +160,8 @@ def blend_weights(target: tuple[int, int], refs: tuple[tuple[int, int], ...]) ->
 
 
 def predict_view(refs: list[np.ndarray], positions: tuple[tuple[int, int], ...], target: tuple[int, int],
-                 disparity: np.ndarray, net=None) -> np.ndarray:
+                 disparity: np.ndarray, net=None, sharp: bool = False,
+                 planes: dict[tuple[int, int], PhasePlanes] | None = None) -> np.ndarray:
     """The blended prediction of ``target`` from decoded ``refs`` at ``positions``: ``(H, W, C)`` uint8.
 
     Args:
@@ -112,7 +171,15 @@ def predict_view(refs: list[np.ndarray], positions: tuple[tuple[int, int], ...],
         disparity: ``(H, W)`` int64 target disparity, 1/8 pixel per view step.
         net: a :class:`~.blend_net.BlendNet` giving per-block weights (with two references or more); without it,
             the weights of :func:`blend_weights` everywhere.
+        sharp: warp with the 4-tap filters (:func:`warp_view`).
+        planes: with ``sharp``, a cache of the references' :class:`PhasePlanes` by position (filled here; the
+            caller drops what it no longer needs).
     """
+    if sharp and planes is not None:
+        for i, pos in enumerate(positions):
+            if pos not in planes:
+                planes[pos] = PhasePlanes(refs[i])
+        refs = [planes[pos] for pos in positions]
     base = blend_weights(target, positions)
     offsets = [(p[0] - target[0], p[1] - target[1]) for p in positions]
     shift = _WEIGHT_BITS + 6
@@ -120,11 +187,11 @@ def predict_view(refs: list[np.ndarray], positions: tuple[tuple[int, int], ...],
         acc = np.zeros(refs[0].shape, dtype=np.int64)
         for ref, (du, dv), wt in zip(refs, offsets, base, strict=True):
             if wt:
-                acc += wt * warp_view(ref, disparity, du, dv)
+                acc += wt * warp_view(ref, disparity, du, dv, sharp)
         return ((acc + (1 << (shift - 1))) >> shift).astype(np.uint8)
     from .blend_net import BLOCK, block_features
 
-    warps = np.stack([warp_view(ref, disparity, du, dv) for ref, (du, dv) in zip(refs, offsets, strict=True)])
+    warps = np.stack([warp_view(ref, disparity, du, dv, sharp) for ref, (du, dv) in zip(refs, offsets, strict=True)])
     weights = net.exact(block_features(warps, base, disparity, offsets), np.ones(len(refs), dtype=bool))
     h, w = disparity.shape
     per_pixel = np.repeat(np.repeat(weights.astype(np.int32), BLOCK, axis=1), BLOCK, axis=2)[:, :h, :w, None]

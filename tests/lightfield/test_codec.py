@@ -182,7 +182,8 @@ def test_damaged_streams_raise_bitstream_errors(field: np.ndarray) -> None:
                                     {"naming": "other"}, {"first_index": 2}, {"blend": "x", "blend_sha": ""},
                                     {"extra": 1}, {"width": "wide"}, {"key_core": "x", "key_sha": ""},
                                     {"key_sha": 5}, {"key_core": "image_wavelet!"}, {"key_loop": False},
-                                    {"key_loop": 1}, {"key_loop": True, "key_core": "", "key_sha": ""}])
+                                    {"key_loop": 1}, {"key_loop": True, "key_core": "", "key_sha": ""},
+                                    {"filters": False}, {"filters": 1}])
 def test_bad_header_parameters_are_corrupt_streams(field: np.ndarray, change: dict) -> None:
     stream = unpack(omnicodec.compress(LightField(field[:2, :2]), rate=2))
     params = {**stream.header.params, **change}
@@ -233,6 +234,61 @@ def test_key_view_loop_filter_is_announced_and_streams_without_it_decode(field: 
     decoded = omnicodec.decompress(pack(old.header, old.chunks)).views
     assert decoded.shape == views.shape
     assert lightfield_quality(views, decoded, ssim=False)["mean_psnr_y"] > 28.0
+
+
+def half_sample_field(u: int, v: int, h: int, w: int) -> np.ndarray:
+    """A smooth texture seen at half a pixel of disparity per view step (fractional sample positions):
+    (U, V, H, W, 3)."""
+    views = np.empty((u, v, h, w, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    for r in range(u):
+        for c in range(v):
+            y, x = yy + 0.5 * (r - u // 2), xx + 0.5 * (c - v // 2)
+            rgb = [128 + 70 * np.sin(x / 2.1) * np.cos(y / 3.3), 120 + 60 * np.cos((x + y) / 2.7),
+                   110 + 50 * np.sin(y / 1.9)]
+            views[r, c] = np.clip(np.stack(rgb, axis=-1), 0, 255).round().astype(np.uint8)
+    return views
+
+
+def test_warping_filters_are_chosen_per_view_and_streams_without_them_decode(monkeypatch) -> None:
+    """New streams announce ``filters`` and the decoder warps some views with the sharper filters (a fine texture
+    at half-sample disparities); a stream written before (no ``filters``: every view warped bilinearly, no flags)
+    still decodes, and reading it as if it had the flags does not give the same views."""
+    import dataclasses
+
+    field = half_sample_field(3, 3, 48, 64)
+    stream = omnicodec.compress(LightField(field), rate=6)
+    assert unpack(stream).header.params["filters"] is True
+    sharp_used = []
+    real = lfc.predict_view
+
+    def spy(*args, **kwargs):
+        sharp_used.append(bool(args[5]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lfc, "predict_view", spy)
+    decoded = omnicodec.decompress(stream).views
+    monkeypatch.undo()
+    assert len(sharp_used) == 8 and any(sharp_used)
+
+    @dataclasses.dataclass(frozen=True)
+    class Before(lfc.LightfieldParams):
+        filters: bool = False
+
+    monkeypatch.setattr(lfc, "LightfieldParams", Before)
+    old = unpack(omnicodec.compress(LightField(field), rate=6))
+    monkeypatch.undo()
+    assert "filters" not in old.header.params and lfc.LightfieldParams.from_header(old.header.params).filters is False
+    decoded_old = omnicodec.decompress(pack(old.header, old.chunks)).views
+    q_old = lightfield_quality(field, decoded_old, ssim=False)["mean_psnr_y"]
+    assert q_old > 30.0 and lightfield_quality(field, decoded, ssim=False)["mean_psnr_y"] > 30.0
+    flagged = {**old.header.params, "filters": True}
+    try:
+        misread = omnicodec.decompress(pack(type(old.header)(**{**old.header.__dict__, "params": flagged}),
+                                            old.chunks)).views
+    except BitstreamError:
+        misread = None
+    assert misread is None or not np.array_equal(misread, decoded_old)
 
 
 def test_payload_mismatch_is_a_corrupt_stream(field: np.ndarray) -> None:

@@ -77,6 +77,45 @@ def test_warp_matches_a_per_pixel_reference(rng, du: int, dv: int) -> None:
     assert np.array_equal(warp_view(ref, d, du, dv), _reference_warp(ref, d, du, dv))
 
 
+_HEVC_CHROMA_TAPS = {0: (0, 64, 0, 0), 1: (-2, 58, 10, -2), 2: (-4, 54, 16, -2), 3: (-6, 46, 28, -4),
+                     4: (-4, 36, 36, -4), 5: (-4, 28, 46, -6), 6: (-2, 16, 54, -4), 7: (-2, 10, 58, -2)}
+
+
+def _reference_sharp_warp(ref: np.ndarray, d: np.ndarray, du: int, dv: int) -> np.ndarray:
+    """Per pixel: 4 x 4 samples around the position (edge replicated), HEVC's chroma taps, rounded once."""
+    h, w = d.shape
+    out = np.zeros((h, w, ref.shape[2]), dtype=np.int64)
+    for y in range(h):
+        for x in range(w):
+            py, px = y * 8 + int(d[y, x]) * du, x * 8 + int(d[y, x]) * dv
+            total = np.zeros(ref.shape[2], dtype=np.int64)
+            for a, ta in enumerate(_HEVC_CHROMA_TAPS[py % 8]):
+                for b, tb in enumerate(_HEVC_CHROMA_TAPS[px % 8]):
+                    total += ta * tb * ref[min(max(py // 8 + a - 1, 0), h - 1),
+                                           min(max(px // 8 + b - 1, 0), w - 1)].astype(np.int64)
+            out[y, x] = np.clip((total + 32) >> 6, 0, 255 * 64)
+    return out
+
+
+@pytest.mark.parametrize("du,dv", [(0, 1), (-2, 0), (3, -1), (0, 0), (1, 2)])
+def test_sharp_warp_matches_a_per_pixel_reference(rng, du: int, dv: int) -> None:
+    ref = rng.integers(0, 256, (9, 11, 3)).astype(np.uint8)
+    d = rng.integers(-20, 20, (9, 11)).astype(np.int64)
+    assert np.array_equal(warp_view(ref, d, du, dv, sharp=True), _reference_sharp_warp(ref, d, du, dv))
+
+
+def test_sharp_warp_keeps_more_of_a_fine_texture_at_half_sample_shifts(rng) -> None:
+    """A horizontal half-sample shift of a fine texture: the 4-tap filter keeps more of it than bilinear weights,
+    which average the two neighbours."""
+    x = np.arange(64)
+    row = (128 + 60 * np.sin(2 * np.pi * x / 5.0)).astype(np.uint8)
+    ref = np.repeat(np.repeat(row[None, :, None], 8, axis=0), 3, axis=2)
+    d = np.full((8, 64), 4, np.int64)  # half a sample per view step
+    truth = 128 + 60 * np.sin(2 * np.pi * (x + 0.5) / 5.0)
+    err = {s: np.abs((warp_view(ref, d, 0, 1, sharp=s)[4, 4:-4, 0] / 64.0) - truth[4:-4]).mean() for s in (False, True)}
+    assert err[True] < 0.5 * err[False]
+
+
 def test_integer_disparity_shifts_exactly(rng) -> None:
     ref = rng.integers(0, 256, (10, 12, 3)).astype(np.uint8)
     w = warp_view(ref, np.full((10, 12), 16, np.int64), 0, 1)  # 2 px per view step, one view to the right
