@@ -50,8 +50,10 @@ def _block_sum(x: np.ndarray) -> np.ndarray:
     h, w = x.shape[-2:]
     hb, wb = -(-h // BLOCK), -(-w // BLOCK)
     pad = [(0, 0)] * (x.ndim - 2) + [(0, hb * BLOCK - h), (0, wb * BLOCK - w)]
-    x = np.pad(x, pad)
-    return x.reshape(x.shape[:-2] + (hb, BLOCK, wb, BLOCK)).sum(axis=(-3, -1))
+    if hb * BLOCK != h or wb * BLOCK != w:
+        x = np.pad(x, pad)
+    rows = np.add.reduceat(x, np.arange(0, wb * BLOCK, BLOCK), axis=-1)  # sums along rows first: contiguous
+    return np.add.reduceat(rows, np.arange(0, hb * BLOCK, BLOCK), axis=-2)
 
 
 def _lower_median(y: np.ndarray) -> np.ndarray:

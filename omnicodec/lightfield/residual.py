@@ -193,7 +193,12 @@ def reconstruct(levels: np.ndarray, pred: np.ndarray, steps: tuple[int, int]) ->
         steps: ``(luma, chroma)`` step codes.
     """
     h, w = pred.shape[:2]
-    planes = [from_blocks(inverse_dct(levels[i], steps[min(i, 1)]), h, w) for i in range(3)]
+    planes = []
+    for i in range(3):
+        samples = np.zeros(levels[i].shape, dtype=np.int64)
+        coded = levels[i].any(axis=(-2, -1))  # blocks of zeros stay zero: transform only the others
+        samples[coded] = inverse_dct(levels[i][coded], steps[min(i, 1)])
+        planes.append(from_blocks(samples, h, w))
     r, g, b = ycocg_to_rgb(*planes)
     out = np.asarray(pred, dtype=np.int64) + np.stack([r, g, b], axis=-1)
     return np.clip(out, 0, 255).astype(np.uint8)

@@ -16,6 +16,7 @@ the prediction is bit-identical on every machine. Samples outside a view take it
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 import numpy as np
@@ -28,6 +29,7 @@ _WEIGHT_BITS = 6
 SHARP_TAPS = np.array([[0, 64, 0, 0], [-2, 58, 10, -2], [-4, 54, 16, -2], [-6, 46, 28, -4], [-4, 36, 36, -4],
                        [-4, 28, 46, -6], [-2, 16, 54, -4], [-2, 10, 58, -2]], dtype=np.int32)
 """Taps (summing to 64) at sample offsets -1, 0, 1, 2 for each eighth-sample phase: HEVC's chroma filters."""
+_TAP_COLUMNS = np.ascontiguousarray(SHARP_TAPS.T)  # (4, 8): each offset's tap by phase
 
 
 def upsample_disparity(blocks: np.ndarray, block: int, height: int, width: int) -> np.ndarray:
@@ -56,7 +58,7 @@ def upsample_disparity(blocks: np.ndarray, block: int, height: int, width: int) 
 
 
 def warp_view(ref: np.ndarray | PhasePlanes, disparity: np.ndarray, du: int, dv: int,
-              sharp: bool = False) -> np.ndarray:
+              sharp: bool = False, out: np.ndarray | None = None) -> np.ndarray:
     """Samples ``ref`` where the target's pixels point: ``(H, W, C)`` int32 in 1/64 units of the input.
 
     Args:
@@ -65,9 +67,13 @@ def warp_view(ref: np.ndarray | PhasePlanes, disparity: np.ndarray, du: int, dv:
         du, dv: the reference's position minus the target's (view rows, view columns).
         sharp: the 4-tap filters of :data:`SHARP_TAPS` (results clipped to the sample range) instead of bilinear
             weights.
+        out: an ``(H, W, C)`` int32 array to write the result to (returned).
     """
     if sharp:
-        return _warp_sharp(ref, disparity, du, dv)
+        return _warp_sharp(ref, disparity, du, dv, out)
+    if out is not None:
+        out[...] = warp_view(ref, disparity, du, dv)
+        return out
     h, w = disparity.shape
     c = ref.shape[2]
     d = disparity.astype(np.int32, copy=False)
@@ -122,28 +128,41 @@ class PhasePlanes:
         self.planes = planes.reshape(c, 8 * self.n)
 
 
-def _warp_sharp(ref: np.ndarray | PhasePlanes, disparity: np.ndarray, du: int, dv: int) -> np.ndarray:
+@functools.lru_cache(maxsize=4)
+def _pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row of every pixel in raster order, ``(H W,)`` int32 each (read-only, cached)."""
+    x = np.tile(np.arange(w, dtype=np.int32), h)
+    y = np.repeat(np.arange(h, dtype=np.int32), w)
+    x.flags.writeable = y.flags.writeable = False
+    return x, y
+
+
+def _warp_sharp(ref: np.ndarray | PhasePlanes, disparity: np.ndarray, du: int, dv: int,
+                out: np.ndarray | None = None) -> np.ndarray:
     """:func:`warp_view` with the 4-tap filters: the rows of taps from :class:`PhasePlanes`, then the column of
     taps, integers throughout."""
     pp = ref if isinstance(ref, PhasePlanes) else PhasePlanes(ref)
     h, w, c = pp.shape
     d = disparity.astype(np.int32, copy=False).reshape(-1)
-    x = np.tile(np.arange(w, dtype=np.int32), h)
-    y = np.repeat(np.arange(h, dtype=np.int32), w)
+    x, y = _pixel_grid(h, w)
     px = x * DISP_ONE + d * np.int32(dv)
     col = (px & 7) * pp.n + np.clip(px >> 3, -2, w) + 2
     stride = w + 3
     if du:
         py = y * DISP_ONE + d * np.int32(du)
         base = col + (np.clip(py >> 3, -2, h) + 2) * stride  # the row of tap 0 (y - 1, padded by 3)
-        ty = SHARP_TAPS.T[:, py & 7]  # (4, H W)
+        fy = py & 7
         acc = np.zeros((c, h * w), dtype=np.int32)
         for a in range(4):
-            acc += ty[a] * np.take(pp.planes, base + a * stride, axis=1)
+            acc += np.take(_TAP_COLUMNS[a], fy) * np.take(pp.planes, base + a * stride, axis=1)
     else:
         acc = np.take(pp.planes, col + (y + 3) * stride, axis=1).astype(np.int32) * 64
-    out = np.clip((acc + 32) >> 6, 0, 255 * 64)
-    return np.ascontiguousarray(np.moveaxis(out.reshape(c, h, w), 0, 2))
+    if out is None:
+        out = np.empty((h, w, c), dtype=np.int32)
+    acc += 32
+    acc >>= 6
+    np.clip(acc.reshape(c, h, w), 0, 255 * 64, out=np.moveaxis(out, 2, 0))
+    return out
 
 
 def blend_weights(target: tuple[int, int], refs: tuple[tuple[int, int], ...]) -> np.ndarray:
@@ -191,7 +210,9 @@ def predict_view(refs: list[np.ndarray], positions: tuple[tuple[int, int], ...],
         return ((acc + (1 << (shift - 1))) >> shift).astype(np.uint8)
     from .blend_net import BLOCK, block_features
 
-    warps = np.stack([warp_view(ref, disparity, du, dv, sharp) for ref, (du, dv) in zip(refs, offsets, strict=True)])
+    warps = np.empty((len(refs),) + disparity.shape + (refs[0].shape[2],), dtype=np.int32)
+    for i, (ref, (du, dv)) in enumerate(zip(refs, offsets, strict=True)):
+        warp_view(ref, disparity, du, dv, sharp, out=warps[i])
     weights = net.exact(block_features(warps, base, disparity, offsets), np.ones(len(refs), dtype=bool))
     h, w = disparity.shape
     per_pixel = np.repeat(np.repeat(weights.astype(np.int32), BLOCK, axis=1), BLOCK, axis=2)[:, :h, :w, None]
