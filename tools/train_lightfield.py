@@ -20,12 +20,18 @@ tables file (``--out``, default the zoo's ``lightfield.npz``) and its zoo entry 
 the prediction error of views predicted from their references (warped with the encoder's disparity, Gaussian noise
 of ``--noise`` grey levels standing in for coding noise), ``--steps`` steps of ``--batch`` views; every
 ``--eval-every`` steps it logs the validation prediction PSNR against plain distance weights, and ``--publish``
-writes the best network as ``lightfield_blend.pt`` with its zoo entry.
+writes the best network as ``lightfield_blend.pt`` with its zoo entry. It runs on ``--device`` (a CUDA GPU when
+present, else the CPU); the network's exact integer evaluation, which scores it, runs on the CPU.
+
+Both parts are resumable: after every pass (tables) or every ``--eval-every`` steps (blend) the state goes to
+``--checkpoint`` (default ``datasets/build/lightfield_{tables,blend}_checkpoint.*``), and a rerun with the same
+arguments continues from it unless ``--fresh``; a run that was already complete only publishes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -33,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from training_common import REPO, log, write_model, write_zoo_entry  # noqa: E402
+from training_common import REPO, log, resume, save_checkpoint, write_model, write_zoo_entry  # noqa: E402
 
 from datasets.paths import check_training_path  # noqa: E402
 from omnicodec import zoo  # noqa: E402
@@ -139,18 +145,18 @@ def blend_samples(items: list[tuple[str, np.ndarray]], noise: float, seed: int, 
     return out
 
 
-def _blend_loss(net, sample) -> tuple:
+def _blend_loss(net, sample, device="cpu") -> tuple:
     import torch
 
     from omnicodec.lightfield.blend_net import BLOCK
 
     feats, warps, target, _ = sample
     k = feats.shape[0]
-    wts = net(torch.from_numpy(feats), torch.ones(k, 1, 1, 1))
+    wts = net(torch.from_numpy(feats).to(device), torch.ones(k, 1, 1, 1, device=device))
     h, w = target.shape[:2]
     per_pixel = wts.repeat_interleave(BLOCK, 1).repeat_interleave(BLOCK, 2)[:, :h, :w, None]
-    pred = (per_pixel * torch.from_numpy(warps)).sum(0)
-    return ((pred - torch.from_numpy(target)) ** 2).mean()
+    pred = (per_pixel * torch.from_numpy(warps).to(device)).sum(0)
+    return ((pred - torch.from_numpy(target).to(device)) ** 2).mean()
 
 
 def blend_psnr(net, samples) -> tuple[float, float]:
@@ -169,6 +175,7 @@ def blend_psnr(net, samples) -> tuple[float, float]:
 
 
 def train_blend(args, items, val_items) -> int:
+    import copy
     import io
 
     import torch
@@ -176,30 +183,39 @@ def train_blend(args, items, val_items) -> int:
     from omnicodec.lightfield.blend_net import BlendNet
 
     torch.manual_seed(args.seed)
+    device = torch.device(args.device)
     train = blend_samples(items, args.noise, args.seed)
     val = blend_samples(val_items, args.noise, args.seed + 1)
-    net = BlendNet(args.width)
+    net = BlendNet(args.width).to(device)
     net.check_exact_bounds()
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    rng = np.random.default_rng(args.seed)
-    ours, plain = blend_psnr(net, val)
-    log(f"{len(train)} training views, {len(val)} validation views; untrained: {ours:.3f} dB, distance blend "
-        f"{plain:.3f} dB")
-    history, best = [], -1.0
-    best_state = None
+    ckpt = args.checkpoint or REPO / "datasets/build/lightfield_blend_checkpoint.pt"
+    state = resume(ckpt, net, opt, args.fresh, device)
+    history, best = state["history"], -state["best"]  # the checkpoint keeps the negated best PSNR (lower is better)
+    best_state = state.get("best_state")
+
+    def scores() -> tuple[float, float]:  # the exact integer network runs on the CPU
+        return blend_psnr(copy.deepcopy(net).cpu(), val)
+
+    if state["step"] == 0:
+        ours, plain = scores()
+        log(f"{len(train)} training views, {len(val)} validation views; untrained: {ours:.3f} dB, distance blend "
+            f"{plain:.3f} dB ({device})")
+    rng = np.random.default_rng(args.seed + state["step"])
     t0 = time.time()
-    for step in range(1, args.steps + 1):
+    for step in range(state["step"] + 1, args.steps + 1):
         opt.zero_grad()
-        loss = sum(_blend_loss(net, train[i]) for i in rng.integers(0, len(train), args.batch)) / args.batch
+        loss = sum(_blend_loss(net, train[i], device) for i in rng.integers(0, len(train), args.batch)) / args.batch
         loss.backward()
         opt.step()
         if step % args.eval_every == 0 or step == args.steps:
-            ours, plain = blend_psnr(net, val)
+            ours, plain = scores()
             log(f"step {step}: loss {loss.item():.2f}, validation {ours:.3f} dB (distance blend {plain:.3f} dB), "
                 f"{time.time() - t0:.0f} s")
             history.append({"step": step, "val_psnr": ours, "val_psnr_distance_blend": plain})
             if ours > best:
-                best, best_state = ours, {k: v.clone() for k, v in net.state_dict().items()}
+                best, best_state = ours, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+            save_checkpoint(ckpt, net, opt, dict(step=step, best=-best, history=history, best_state=best_state))
     if args.publish and best_state is not None:
         buf = io.BytesIO()
         torch.save(best_state, buf)
@@ -240,7 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise", type=float, default=2.0, help="blend: noise added to the references (grey levels)")
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default=None, help="blend: torch device (default: cuda when available, else cpu)")
+    ap.add_argument("--checkpoint", type=Path, default=None, help="resume file (default under datasets/build/)")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     args = ap.parse_args(argv)
+    if args.device is None:
+        import torch
+
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if not args.train.exists():
         print(f"error: {args.train} not found; build it with: python -m datasets.lightfields", file=sys.stderr)
         return 2
@@ -256,11 +279,20 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{len(train)} training grids, {len(val)} validation grids ({', '.join(val_names)}), rates {rates}")
     core = installed_key_core("constriction")
     tables = res.ResidualTables.from_weights(*res.default_weights())
-    vb, vp = code_set(val, rates, tables, core, None, "validation")
-    log(f"prior tables: validation {vb / vp:.5f} bpp")
-    history = [{"pass": 0, "val_bpp": vb / vp}]
-    weights = res.default_weights()
-    for p in range(1, args.passes + 1):
+    ckpt = args.checkpoint or REPO / "datasets/build/lightfield_tables_checkpoint.npz"
+    done = 0
+    if ckpt.exists() and not args.fresh:
+        with np.load(ckpt, allow_pickle=False) as z:
+            weights, done = (z["classes"], z["levels"]), int(z["passes"])
+            history = json.loads(str(z["history"]))
+        tables = res.ResidualTables.from_weights(*weights)
+        log(f"resumed from {ckpt} after pass {done}")
+    else:
+        vb, vp = code_set(val, rates, tables, core, None, "validation")
+        log(f"prior tables: validation {vb / vp:.5f} bpp")
+        history = [{"pass": 0, "val_bpp": vb / vp}]
+        weights = res.default_weights()
+    for p in range(done + 1, args.passes + 1):
         t0 = time.time()
         counts = [np.zeros_like(weights[0]), np.zeros_like(weights[1])]
         tb, tp = code_set(train, rates, tables, core, counts, f"pass {p}")
@@ -270,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"pass {p}: training {tb / tp:.5f} bpp (coded with the previous tables), validation {vb / vp:.5f} bpp "
             f"with the new tables, {time.time() - t0:.0f} s")
         history.append({"pass": p, "train_bpp": tb / tp, "val_bpp": vb / vp})
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ckpt.parent / f".{ckpt.name}.tmp.npz"
+        np.savez(tmp, classes=weights[0], levels=weights[1], passes=p, history=json.dumps(history))
+        tmp.replace(ckpt)
     if args.publish:
         data = tables_to_bytes(*weights)
         write_model(args.out, data)
