@@ -184,15 +184,18 @@ def train_blend(args, items, val_items) -> int:
 
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
+    ckpt = args.checkpoint or REPO / "datasets/build/lightfield_blend_checkpoint.pt"
+    config = {"train": str(args.train), "crop": args.crop, "width": args.width, "noise": args.noise,
+              "val": sorted(n for n, _ in val_items)}
+    if not _same_config(ckpt, args.fresh, config, lambda: torch.load(ckpt, weights_only=False)["state"]["config"]):
+        return 2
     train = blend_samples(items, args.noise, args.seed)
     val = blend_samples(val_items, args.noise, args.seed + 1)
     net = BlendNet(args.width).to(device)
     net.check_exact_bounds()
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    ckpt = args.checkpoint or REPO / "datasets/build/lightfield_blend_checkpoint.pt"
     state = resume(ckpt, net, opt, args.fresh, device)
-    history, best = state["history"], -state["best"]  # the checkpoint keeps the negated best PSNR (lower is better)
-    best_state = state.get("best_state")
+    history, best, best_state = state["history"], state.get("best_psnr", float("-inf")), state.get("best_state")
 
     def scores() -> tuple[float, float]:  # the exact integer network runs on the CPU
         return blend_psnr(copy.deepcopy(net).cpu(), val)
@@ -215,7 +218,8 @@ def train_blend(args, items, val_items) -> int:
             history.append({"step": step, "val_psnr": ours, "val_psnr_distance_blend": plain})
             if ours > best:
                 best, best_state = ours, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-            save_checkpoint(ckpt, net, opt, dict(step=step, best=-best, history=history, best_state=best_state))
+            save_checkpoint(ckpt, net, opt, dict(step=step, best_psnr=best, history=history, best_state=best_state,
+                                                 config=config))
     if args.publish and best_state is not None:
         buf = io.BytesIO()
         torch.save(best_state, buf)
@@ -226,6 +230,25 @@ def train_blend(args, items, val_items) -> int:
                         data_record=_record(args), history=history, steps=args.steps)
         log(f"wrote {out} and its zoo entry (best validation {best:.3f} dB)")
     return 0
+
+
+def _same_config(ckpt: Path, fresh: bool, config: dict, saved) -> bool:
+    """Whether a run may resume from ``ckpt`` (none there, ``--fresh``, or written with the same ``config``, which
+    ``saved()`` reads); prints one error line when not."""
+    if fresh or not ckpt.exists():
+        return True
+    try:
+        old = saved()
+    except Exception as exc:  # noqa: BLE001 - a foreign or damaged file: say so in one line
+        print(f"error: {ckpt} is not a checkpoint of this training ({type(exc).__name__}); use --fresh or "
+              "another --checkpoint", file=sys.stderr)
+        return False
+    if json.loads(json.dumps(old)) != json.loads(json.dumps(config)):
+        diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+        print(f"error: {ckpt} was written with other options ({', '.join(diff)}); rerun with them, or --fresh",
+              file=sys.stderr)
+        return False
+    return True
 
 
 def _record(args) -> dict:
@@ -280,6 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     core = installed_key_core("constriction")
     tables = res.ResidualTables.from_weights(*res.default_weights())
     ckpt = args.checkpoint or REPO / "datasets/build/lightfield_tables_checkpoint.npz"
+    config = {"train": str(args.train), "crop": args.crop, "rates": rates, "alpha": args.alpha, "val": val_names}
+
+    def saved_config() -> dict:
+        with np.load(ckpt, allow_pickle=False) as z:
+            return json.loads(str(z["config"]))
+
+    if not _same_config(ckpt, args.fresh, config, saved_config):
+        return 2
     done = 0
     if ckpt.exists() and not args.fresh:
         with np.load(ckpt, allow_pickle=False) as z:
@@ -304,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         history.append({"pass": p, "train_bpp": tb / tp, "val_bpp": vb / vp})
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         tmp = ckpt.parent / f".{ckpt.name}.tmp.npz"
-        np.savez(tmp, classes=weights[0], levels=weights[1], passes=p, history=json.dumps(history))
+        np.savez(tmp, classes=weights[0], levels=weights[1], passes=p, history=json.dumps(history),
+                 config=json.dumps(config))
         tmp.replace(ckpt)
     if args.publish:
         data = tables_to_bytes(*weights)

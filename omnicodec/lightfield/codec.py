@@ -253,6 +253,7 @@ class _TileEncoder:
                  counts: list[np.ndarray] | None = None, blend=None) -> None:
         self.params, self.tables, self.core, self.coder, self.blend = params, tables, core, coder, blend
         self.counts = counts  # [class counts, level counts] accumulated over what is coded (for learning tables)
+        self.planes: dict = {}  # phase planes of the decoded views still used as references (sharp warps)
 
     def _levels(self, x: np.ndarray, pred: np.ndarray, steps: tuple[int, int], kind: int,
                 lam: float) -> tuple[np.ndarray, np.ndarray]:
@@ -328,7 +329,7 @@ class _TileEncoder:
         decoded: dict[tuple[int, int], np.ndarray] = {}
         decoded[key] = self._residual(enc, views[key], base, _steps(self.params.rate, 0), 0, lam * KEY_LAMBDA)
         bar.update(1)
-        self.planes: dict = {}
+        self.planes.clear()
         last = last_uses(plans)
         for i, plan in enumerate(plans[1:], start=1):
             pred = self._prediction(enc, views[plan.view], [decoded[r] for r in plan.refs], plan, disparity)

@@ -185,7 +185,7 @@ class _Walker:
         side16 = (_wsum(w, self._gather(self.qabs[c])) * _ONE + wsum // 2) // wsum
         self.base_pred = pred
         if c == 2 and self.cross and self.co_residual is not None:
-            pred = pred + ((self.alpha() * self.co_residual + ALPHA_ONE // 2) >> 6)
+            pred = pred + (self.alpha() * self.co_residual + ALPHA_ONE // 2) // ALPHA_ONE
         if q_luma is not None:
             size = np.abs(q_luma)
             if c == 2 and self.cross:

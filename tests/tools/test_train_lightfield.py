@@ -34,3 +34,10 @@ def test_tables_and_blend_resume_from_their_checkpoints(tmp_path, capsys, monkey
     assert train_lightfield.main([*blend, "--steps", "4"]) == 0
     log = capsys.readouterr().out
     assert "resumed from" in log and "step 4:" in log and "step 2:" not in log
+    # other options than the checkpoint's: one error line, nothing trained
+    blend_other = [a if a != "32" else "40" for a in blend]
+    assert train_lightfield.main([*blend_other, "--steps", "6"]) == 2
+    assert train_lightfield.main([*common[:2], "--crop", "40", *common[4:], "--passes", "3", "--rates", "3",
+                                  "--checkpoint", str(ck)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 2 and "crop" in err and "--fresh" in err
