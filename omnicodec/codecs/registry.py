@@ -53,7 +53,7 @@ def _load_builtin() -> None:
     from ..image import codec as image_codec  # noqa: F401
     from ..lightfield import codec as lightfield_codec  # noqa: F401
     from ..omni import erp_codec  # noqa: F401
-    from ..pointcloud import learned_codec, lossy_codec, octree_codec  # noqa: F401
+    from ..pointcloud import learned_codec, lossy_codec, octree_codec, spin_codec  # noqa: F401
 
 
 def available_codecs(modality: str | None = None) -> dict[str, str]:

@@ -54,6 +54,7 @@ _BUILTIN_LOADERS: dict[str, str] = {
     "lightfield_blend": "omnicodec.lightfield.models",
     "attributes": "omnicodec.pointcloud.attr_model",
     "attributes_raht": "omnicodec.pointcloud.attr_raht_model",
+    "spin": "omnicodec.pointcloud.spin_model",
 }
 
 _LOADERS: dict[str, Callable[[bytes], Any]] = {}
