@@ -7,6 +7,7 @@ the stream header, so any stream decodes without being told how it was made.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -48,12 +49,28 @@ def register_codec(codec_id: str, modality: str):
     return wrap
 
 
-def _load_builtin() -> None:
-    # Importing the codec modules registers them.
-    from ..image import codec as image_codec  # noqa: F401
-    from ..lightfield import codec as lightfield_codec  # noqa: F401
-    from ..omni import erp_codec  # noqa: F401
-    from ..pointcloud import learned_codec, lossy_codec, octree_codec, spin_codec  # noqa: F401
+_BUILTIN: dict[str, str] = {
+    # codec id -> the module whose import registers it (imported only when that codec is asked for, so that a
+    # point-cloud command does not pay for torch or the image codecs)
+    "image": "omnicodec.image.codec",
+    "erp": "omnicodec.omni.erp_codec",
+    "lightfield": "omnicodec.lightfield.codec",
+    "octree": "omnicodec.pointcloud.octree_codec",
+    "learned": "omnicodec.pointcloud.learned_codec",
+    "lossy": "omnicodec.pointcloud.lossy_codec",
+    "spin": "omnicodec.pointcloud.spin_codec",
+}
+
+
+def _load_builtin(codec_id: str | None = None) -> None:
+    """Import the module of built-in codec ``codec_id`` (every built-in codec's when None or not built in)."""
+    if not isinstance(codec_id, str):
+        codec_id = None
+    elif codec_id in _REGISTRY:
+        return
+    for name, module in _BUILTIN.items():
+        if codec_id is None or codec_id not in _BUILTIN or name == codec_id:
+            importlib.import_module(module)
 
 
 def available_codecs(modality: str | None = None) -> dict[str, str]:
@@ -68,7 +85,7 @@ def get_codec(codec_id: str, modality: str | None = None) -> Codec:
     Raises:
         InputError: no such codec, or it does not code ``modality``.
     """
-    _load_builtin()
+    _load_builtin(codec_id if isinstance(codec_id, str) else None)
     cls = _REGISTRY.get(codec_id)
     if cls is None:
         known = ", ".join(available_codecs(modality)) or "none"
@@ -84,7 +101,7 @@ def codec_for_stream(stream: Stream) -> Codec:
     Raises:
         UnsupportedVersionError: the stream names a codec this version does not know.
     """
-    _load_builtin()
+    _load_builtin(stream.header.codec)
     cls = _REGISTRY.get(stream.header.codec)
     if cls is None or cls.modality != stream.header.modality:
         raise UnsupportedVersionError(

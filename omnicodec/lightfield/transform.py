@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..colour import rgb_to_ycocg, ycocg_to_rgb
+
 __all__ = ["BLOCK", "DCT8", "STEP_ONE", "rgb_to_ycocg", "ycocg_to_rgb", "to_blocks", "from_blocks", "forward_dct",
            "inverse_dct", "step_code"]
 
@@ -41,26 +43,6 @@ _C = DCT8.astype(np.float64) / np.sqrt(np.diag(DCT8 @ DCT8.T))[:, None]  # row-n
 def step_code(step: float) -> int:
     """A quantiser step (in orthonormal-coefficient units, > 0) as the integer the stream stores (1/16 units)."""
     return max(1, int(round(float(step) * STEP_ONE)))
-
-
-def rgb_to_ycocg(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """YCoCg-R of integer planes (any shapes alike): ``(Y, Co, Cg)`` int64, lossless (see :func:`ycocg_to_rgb`)."""
-    r, g, b = (np.asarray(p, dtype=np.int64) for p in (r, g, b))
-    co = r - b
-    t = b + (co >> 1)
-    cg = g - t
-    y = t + (cg >> 1)
-    return y, co, cg
-
-
-def ycocg_to_rgb(y: np.ndarray, co: np.ndarray, cg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inverse of :func:`rgb_to_ycocg` (exact on any integers): returns ``(R, G, B)`` int64."""
-    y, co, cg = (np.asarray(p, dtype=np.int64) for p in (y, co, cg))
-    t = y - (cg >> 1)
-    g = cg + t
-    b = t - (co >> 1)
-    r = b + co
-    return r, g, b
 
 
 def to_blocks(plane: np.ndarray) -> np.ndarray:

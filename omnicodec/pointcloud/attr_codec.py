@@ -32,10 +32,10 @@ import struct
 
 import numpy as np
 
+from ..colour import rgb_to_ycocg, ycocg_to_rgb
 from ..entropy import Decoder, decode_binary, decode_indexed, encode_binary, encode_indexed, get_coder
 from ..entropy.overflow import decode_overflow, encode_overflow, unzigzag, zigzag
 from ..errors import CorruptStreamError, InputError
-from ..lightfield.transform import rgb_to_ycocg, ycocg_to_rgb
 from . import attr_model as am
 from .attr_lod import LevelStep, build_levels
 from .octree import morton_encode

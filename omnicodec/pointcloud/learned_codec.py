@@ -7,7 +7,7 @@ models ship (:mod:`.model_zoo`): ``dense`` for voxelised surfaces and ``lidar`` 
 ``model="auto"`` picks one from the data. The stream header records the model's name and sha256, and decoding refuses a
 stream whose model this installation does not have.
 
-With ``model="auto"``, a sweep of a spinning LiDAR in scan order (:func:`.spin_codec.is_sweep`) goes to the ``spin``
+With ``model="auto"``, a sweep of a spinning LiDAR (:func:`.spin_codec.is_sweep`) goes to the ``spin``
 codec instead, which codes such sweeps in fewer bits and faster; its stream names ``spin`` as the codec.
 """
 
@@ -20,7 +20,6 @@ import numpy as np
 from ..bitstream import StreamHeader
 from ..codecs.registry import register_codec
 from ..errors import CorruptStreamError, InputError, ModelError
-from .learned_coder import decode_occupancy_learned, encode_occupancy_learned
 from .model_zoo import AUTO, choose_model, load_model
 from .octree_codec import OctreeCodec
 from .spin_codec import SpinCodec, is_sweep
@@ -52,6 +51,8 @@ class LearnedCodec(OctreeCodec):
                                 attr_rate=attr_rate, progress=progress, **geometry)
 
     def _encode_geometry(self, codes: list[np.ndarray], encoder, progress, model: str = AUTO) -> dict[str, Any]:
+        from .learned_coder import encode_occupancy_learned  # torch: imported only for octree coding
+
         name = choose_model(codes) if model == AUTO else model
         net = load_model(name)
         encode_occupancy_learned(codes, net, encoder, progress=progress)
@@ -71,4 +72,6 @@ class LearnedCodec(OctreeCodec):
         direct = header.params.get("direct_levels", False)
         if not isinstance(direct, bool):
             raise CorruptStreamError(f"learned stream parameter direct_levels is {direct!r}, not true or false")
+        from .learned_coder import decode_occupancy_learned
+
         return decode_occupancy_learned(decoder, depth, voxels, net, progress=progress, direct_levels=direct)

@@ -7,12 +7,14 @@ by the lossless and the lossy codecs alike.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import zoo
-from .occupancy_net import IntOccupancyNet, load_model_bytes
+
+if TYPE_CHECKING:
+    from .occupancy_net import IntOccupancyNet
 
 __all__ = ["KIND", "AUTO", "DENSE_CHILDREN", "list_models", "load_model", "family_for", "choose_model",
            "choose_family"]
@@ -30,7 +32,13 @@ DENSE_CHILDREN_COARSE = 1.6
 (a depth camera's or a terrestrial scanner's points a few voxels apart) fills the coarser cells of its surfaces, a
 LiDAR sweep on a 1 mm or 1 cm grid does not (about 1.0 and 1.2 on KITTI)."""
 
-zoo.register_loader(KIND, load_model_bytes)
+def _load_bytes(data: bytes) -> IntOccupancyNet:
+    from .occupancy_net import load_model_bytes  # torch is imported only when a model is loaded
+
+    return load_model_bytes(data)
+
+
+zoo.register_loader(KIND, _load_bytes)
 
 
 def list_models() -> dict[str, dict[str, Any]]:

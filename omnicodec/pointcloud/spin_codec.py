@@ -1,17 +1,19 @@
-"""The spinning-LiDAR geometry codec (codec id ``spin``): predictive coding of a sweep in its scan order.
+"""The spinning-LiDAR geometry codec (codec id ``spin``): predictive coding of a sweep in scan order.
 
-A frame of a spinning sensor (KITTI / nuScenes ``.bin``, a PCD or PLY written in the order the sensor returned
-its points) is coded point after point by :mod:`.spin_geometry`: each point from the previous one turned by the
-sensor's azimuth step, its range first, then a small residual per axis, under adaptive tables that start from the
+A frame of a spinning sensor (KITTI / nuScenes ``.bin``, a PCD, PLY or LAS sweep) is coded point after point by :mod:`.spin_geometry`: each point from the previous one turned by the
+sensor's azimuth step, its range first, then a small residual in the frame of the ray, under adaptive tables that start from the
 learned model ``spin`` (:mod:`.spin_model`). The sensor's azimuth step is estimated from the frame itself and
 travels in the header; nothing else about the sensor is needed. Coding is lossless on the grid.
 
 ``learned`` (the default codec) hands a cloud to ``spin`` when :func:`is_sweep` says it is such a sweep: a stream
-then names ``spin`` as its codec (``omnicodec info``). Other clouds (dense, merged, aggregated, or a sweep in
-another order) stay with the octree coders, which code any order.
+then names ``spin`` as its codec (``omnicodec info``). Other clouds (dense, merged, aggregated, not centred on the
+sensor, or a sweep whose rings cannot be told apart in another order) stay with the octree coders.
 
-The decoded points come out in the input's order (unlike the octree codecs, which sort them); attributes are coded
-on them by :mod:`.attr_streams`, exactly as for the octree codecs.
+The points are coded in the input's order when that is a scan order (the sensor's own, as KITTI and most drivers write
+it: laser after laser, each by azimuth), else ring by ring (:func:`.spin_geometry.ring_order`: rings found as
+clusters of elevation angles, which works for sensors whose beams lie further apart than their spread, such as 16-
+and 32-beam Velodynes); the decoded points come out in the coded order (the octree codecs sort them too).
+Attributes are coded on them by :mod:`.attr_streams`, exactly as for the octree codecs.
 
 Chunks: ``SPIN`` (the points), one ``ATTR`` per attribute.
 """
@@ -35,7 +37,7 @@ from .model_zoo import choose_family
 from .octree import depth_for, morton_encode
 from .octree_codec import _merge_attribute
 
-__all__ = ["SpinCodec", "is_sweep", "MIN_POINTS", "MIN_SCAN_FRACTION"]
+__all__ = ["SpinCodec", "is_sweep", "sweep_order", "MIN_POINTS", "MIN_SCAN_FRACTION"]
 
 MIN_POINTS = 4096
 """Smallest cloud :func:`is_sweep` hands to this codec."""
@@ -63,19 +65,33 @@ def _grid(positions: np.ndarray, grid_step: float | None) -> tuple[np.ndarray, f
     return np.rint(scaled).astype(np.int64), step
 
 
+def sweep_order(q: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """``(order, theta)`` for grid points ``q``: ``order`` None keeps the given order (already a scan order, as
+    KITTI's and the sensors' own files are), else the ring-by-ring order of :func:`.spin_geometry.ring_order`;
+    ``theta`` is the azimuth step, 0.0 when the points are a sweep in neither order."""
+    theta = sg.azimuth_step(q)
+    if theta != 0.0 and sg.scan_fraction(q, theta) >= MIN_SCAN_FRACTION:
+        return None, theta
+    order = sg.ring_order(q)
+    theta = sg.azimuth_step(q[order])
+    if theta != 0.0 and sg.scan_fraction(q[order], theta) >= MIN_SCAN_FRACTION:
+        return order, theta
+    return None, 0.0
+
+
 def is_sweep(data: PointCloud, grid_step: float | None) -> bool:
-    """Whether ``data`` looks like one sweep of a spinning sensor in scan order, on a grid this codec can take:
-    at least :data:`MIN_POINTS` points, at least :data:`MIN_SCAN_FRACTION` of consecutive points one azimuth step
-    apart about the origin (:func:`.spin_geometry.scan_fraction`), and sparse on its grid as a sweep is (the
-    octree's own dense / LiDAR rule, :func:`.model_zoo.choose_family`)."""
+    """Whether ``data`` looks like one sweep of a spinning sensor, on a grid this codec can take: at least
+    :data:`MIN_POINTS` points; in the given order or ring by ring (:func:`sweep_order`), at least
+    :data:`MIN_SCAN_FRACTION` of consecutive points one azimuth step apart about the origin
+    (:func:`.spin_geometry.scan_fraction`); and sparse on its grid as a sweep is (the octree's own dense / LiDAR
+    rule, :func:`.model_zoo.choose_family`)."""
     if not isinstance(data, PointCloud) or len(data) < MIN_POINTS:
         return False
     try:
         q, _ = _grid(data.positions, grid_step)
     except InputError:
         return False
-    theta = sg.azimuth_step(q)
-    if theta == 0.0 or sg.scan_fraction(q, theta) < MIN_SCAN_FRACTION:
+    if sweep_order(q)[1] == 0.0:
         return False
     shifted = q - q.min(axis=0)
     if int(shifted.max()) >= 1 << 21:  # beyond the octree's grid: the octree coders refuse it anyway
@@ -125,10 +141,13 @@ class SpinCodec(Codec):
             counts = np.diff(np.r_[starts, len(group)])
             values = {k: _merge_attribute(v[order], starts, counts) for k, v in values.items()}
             q = q[np.sort(first)]
-        theta = sg.azimuth_step(q)
+        order, theta = sweep_order(q)
         if theta == 0.0:
-            raise InputError("the cloud shows no constant azimuth step between consecutive points: it is not a "
-                             "spinning sensor's sweep in scan order; use the learned or octree codec")
+            raise InputError("the cloud shows no constant azimuth step between consecutive points, in its own order "
+                             "or ring by ring: it is not a spinning sensor's sweep; use the learned or octree codec")
+        if order is not None:
+            q = q[order]
+            values = {k: v[order] for k, v in values.items()}
         c, s = sg.rotation(theta)
         enc = entropy.encoder()
         with progress_bar(len(q), "points", enabled=progress, unit="pt") as bar:

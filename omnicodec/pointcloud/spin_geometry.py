@@ -41,7 +41,7 @@ from ..entropy.tables import normalize_weights
 from ..errors import CorruptStreamError, InputError
 
 __all__ = ["SEQUENCE", "COORD_BITS", "FIXED_BITS", "SIZES", "SYMBOLS", "DR_CONTEXTS", "E_CONTEXTS",
-           "azimuth_step", "rotation", "scan_fraction", "encode_sweep", "decode_sweep", "contexts_of", "size_class",
+           "azimuth_step", "rotation", "scan_fraction", "ring_order", "RING_BIN", "encode_sweep", "decode_sweep", "contexts_of", "size_class",
            "symbol_counts"]
 
 SEQUENCE = 2048
@@ -60,6 +60,8 @@ _RANGE = 10
 """Range classes: bit length of a range, minus 8, clipped to ``0 .. _RANGE - 1``."""
 DR_CONTEXTS = _PREV * _RANGE
 E_CONTEXTS = 3 * _PREV * _RANGE
+RING_BIN = 0.05
+"""Elevation histogram bin (degrees) of :func:`ring_order`."""
 _BIT_FREQS = np.array([1 << (PROB_BITS - 1), 1 << (PROB_BITS - 1)], dtype=np.int32)
 
 
@@ -87,6 +89,23 @@ def scan_fraction(positions: np.ndarray, theta: float) -> float:
     az = np.arctan2(p[:, 1], p[:, 0])
     d = np.angle(np.exp(1j * np.diff(az)))
     return float(np.mean(np.abs(d - theta) < abs(theta) / 4))
+
+
+def ring_order(positions: np.ndarray) -> np.ndarray:
+    """A scan order for a sweep given in another order (firing by firing, sorted, shuffled): the points ring by ring,
+    each ring by azimuth. Rings are the runs of well-filled bins of a histogram of the points' elevation angles
+    (bins of :data:`RING_BIN` degrees; a bin with at most ``max(2, N / 5000)`` points separates two rings), which
+    separates the beams of a sensor whose beams lie further apart than their elevations spread (16- and 32-beam
+    sensors; not KITTI's HDL-64E, whose frames come in scan order anyway). Returns a permutation ``(N,)``."""
+    p = np.asarray(positions, dtype=np.float64)
+    if len(p) == 0:
+        return np.zeros(0, np.int64)
+    el = np.degrees(np.arctan2(p[:, 2], np.hypot(p[:, 0], p[:, 1])))
+    bins = np.floor((el - el.min()) / RING_BIN).astype(np.int64)
+    sparse = np.bincount(bins) <= max(2, len(p) // 5000)
+    starts = ~sparse & np.r_[True, sparse[:-1]]
+    ring = np.cumsum(starts)[bins]
+    return np.lexsort((np.arctan2(p[:, 1], p[:, 0]), ring))
 
 
 def rotation(theta: float) -> tuple[int, int]:

@@ -12,7 +12,7 @@ import omnicodec
 from omnicodec.bitstream import Chunk, StreamHeader, pack, unpack
 from omnicodec.errors import BitstreamError, CorruptStreamError, InputError, ModelError
 from omnicodec.pointcloud import spin_geometry as sg
-from omnicodec.pointcloud.spin_codec import is_sweep
+from omnicodec.pointcloud.spin_codec import is_sweep, sweep_order
 from omnicodec.types import PointCloud
 
 
@@ -45,12 +45,38 @@ def test_round_trip_is_exact_and_keeps_the_order():
 def test_learned_hands_sweeps_to_spin_and_other_clouds_to_the_octree(rng):
     pos = sweep(seed=1)
     assert unpack(omnicodec.compress(PointCloud(pos), grid_step=0.001)).header.codec == "spin"
-    shuffled = PointCloud(pos[rng.permutation(len(pos))])
-    assert not is_sweep(shuffled, 0.001)
-    assert unpack(omnicodec.compress(shuffled, grid_step=0.001)).header.codec == "learned"
+    scattered = PointCloud(rng.uniform(-8, 8, (20000, 3)).astype(np.float32))
+    assert not is_sweep(scattered, 0.001)
+    assert unpack(omnicodec.compress(scattered, grid_step=0.001)).header.codec == "learned"
+    x, y = np.meshgrid(np.arange(200), np.arange(200))  # a raster-scanned surface: dense, one azimuth step apart
+    surface = PointCloud(np.stack([x.ravel() + 50, y.ravel() + 50, np.zeros(x.size)], 1).astype(np.float32))
+    assert not is_sweep(surface, None)
     # an explicit model keeps the octree coder
     assert unpack(omnicodec.compress(PointCloud(pos), grid_step=0.001, model="lidar")).header.codec == "learned"
     assert not is_sweep(PointCloud(pos[:1000]), 0.001)  # too few points
+
+
+@pytest.mark.parametrize("order", ["firing", "shuffled"])
+def test_a_sweep_in_another_order_is_coded_ring_by_ring(rng, order):
+    pos = sweep(seed=5)
+    q = np.rint(pos.astype(np.float64) * 1000).astype(np.int64)
+    if order == "firing":  # column after column, as a Velodyne driver writes its packets
+        az = np.arctan2(pos[:, 1], pos[:, 0])
+        perm = np.lexsort((np.arange(len(pos)), np.floor(az / np.deg2rad(0.4))))
+    else:
+        perm = rng.permutation(len(pos))
+    cloud = PointCloud(pos[perm], {"intensity": np.arange(len(pos), dtype=np.float32)[perm]})
+    assert sweep_order(q[perm])[0] is not None
+    stream = omnicodec.compress(cloud, grid_step=0.001)
+    parsed = unpack(stream)
+    assert parsed.header.codec == "spin"
+    out = omnicodec.decompress(stream)
+    back = np.rint(out.positions.astype(np.float64) * 1000).astype(np.int64)
+    assert np.array_equal(np.unique(back, axis=0), np.unique(q, axis=0))
+    # each point keeps its own intensity (the input index of the point)
+    assert np.array_equal(back, q[out.attributes["intensity"].astype(np.int64)])
+    in_order = 8 * len(unpack(omnicodec.compress(PointCloud(pos), grid_step=0.001)).chunk("SPIN")) / len(pos)
+    assert 8 * len(parsed.chunk("SPIN")) / len(pos) < 1.05 * in_order
 
 
 def test_a_cloud_without_an_azimuth_step_is_refused(rng):
