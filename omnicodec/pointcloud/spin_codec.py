@@ -1,8 +1,9 @@
 """The spinning-LiDAR geometry codec (codec id ``spin``): predictive coding of a sweep in scan order.
 
-A frame of a spinning sensor (KITTI / nuScenes ``.bin``, a PCD, PLY or LAS sweep) is coded point after point by :mod:`.spin_geometry`: each point from the previous one turned by the
-sensor's azimuth step, its range first, then a small residual in the frame of the ray, under adaptive tables that start from the
-learned model ``spin`` (:mod:`.spin_model`). The sensor's azimuth step is estimated from the frame itself and
+A frame of a spinning sensor (KITTI / nuScenes ``.bin``, a PCD, PLY or LAS sweep) is coded point after point by
+:mod:`.spin_geometry`: each point from the previous one turned by the sensor's azimuth step, its range first, then a
+small residual in the frame of the ray, under adaptive tables that start from the learned model ``spin``
+(:mod:`.spin_model`). The sensor's azimuth step is estimated from the frame itself and
 travels in the header; nothing else about the sensor is needed. Coding is lossless on the grid.
 
 ``learned`` (the default codec) hands a cloud to ``spin`` when :func:`is_sweep` says it is such a sweep: a stream

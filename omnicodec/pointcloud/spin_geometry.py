@@ -40,9 +40,9 @@ from ..entropy.overflow import unzigzag, zigzag
 from ..entropy.tables import normalize_weights
 from ..errors import CorruptStreamError, InputError
 
-__all__ = ["SEQUENCE", "COORD_BITS", "FIXED_BITS", "SIZES", "SYMBOLS", "DR_CONTEXTS", "E_CONTEXTS",
-           "azimuth_step", "rotation", "scan_fraction", "ring_order", "RING_BIN", "encode_sweep", "decode_sweep", "contexts_of", "size_class",
-           "symbol_counts"]
+__all__ = ["SEQUENCE", "COORD_BITS", "FIXED_BITS", "SIZES", "SYMBOLS", "DR_CONTEXTS", "E_CONTEXTS", "RING_BIN",
+           "azimuth_step", "rotation", "scan_fraction", "ring_order", "encode_sweep", "decode_sweep", "contexts_of",
+           "size_class", "symbol_counts", "to_local", "from_local"]
 
 SEQUENCE = 2048
 """Points per sequence; sequences are coded side by side."""
