@@ -68,15 +68,20 @@ def _grid(positions: np.ndarray, grid_step: float | None) -> tuple[np.ndarray, f
 
 def sweep_order(q: np.ndarray) -> tuple[np.ndarray | None, float]:
     """``(order, theta)`` for grid points ``q``: ``order`` None keeps the given order (already a scan order, as
-    KITTI's and the sensors' own files are), else the ring-by-ring order of :func:`.spin_geometry.ring_order`;
-    ``theta`` is the azimuth step, 0.0 when the points are a sweep in neither order."""
-    theta = sg.azimuth_step(q)
-    if theta != 0.0 and sg.scan_fraction(q, theta) >= MIN_SCAN_FRACTION:
-        return None, theta
-    order = sg.ring_order(q)
-    theta = sg.azimuth_step(q[order])
-    if theta != 0.0 and sg.scan_fraction(q[order], theta) >= MIN_SCAN_FRACTION:
-        return order, theta
+    KITTI's and the sensors' own files are), else a permutation: the ring-by-ring order of
+    :func:`.spin_geometry.ring_order`, or the given order with the points at the sensor itself (the zeros some drivers
+    write for a firing without a return) moved to the end, where they cost almost nothing; ``theta`` is the azimuth
+    step, 0.0 when the points are a sweep in neither order."""
+    zero = ~q.any(axis=1)
+    live = np.flatnonzero(~zero) if zero.any() else None
+    p = q if live is None else q[live]
+    theta = sg.azimuth_step(p)
+    if theta != 0.0 and sg.scan_fraction(p, theta) >= MIN_SCAN_FRACTION:
+        return (None if live is None else np.concatenate([live, np.flatnonzero(zero)])), theta
+    order = sg.ring_order(p)
+    theta = sg.azimuth_step(p[order])
+    if theta != 0.0 and sg.scan_fraction(p[order], theta) >= MIN_SCAN_FRACTION:
+        return (order if live is None else np.concatenate([live[order], np.flatnonzero(zero)])), theta
     return None, 0.0
 
 

@@ -79,6 +79,21 @@ def test_a_sweep_in_another_order_is_coded_ring_by_ring(rng, order):
     assert 8 * len(parsed.chunk("SPIN")) / len(pos) < 1.05 * in_order
 
 
+def test_no_return_zeros_go_last_and_cost_little(rng):
+    """Drivers that keep a point per firing write (0, 0, 0) where a firing had no return."""
+    pos = sweep(seed=6)
+    holes = rng.random(len(pos)) < 0.3
+    with_zeros = np.where(holes[:, None], 0.0, pos).astype(np.float32)
+    stream = omnicodec.compress(PointCloud(with_zeros), grid_step=0.001)
+    parsed = unpack(stream)
+    assert parsed.header.codec == "spin"
+    out = np.rint(omnicodec.decompress(stream).positions.astype(np.float64) * 1000)
+    live = int((~holes).sum())
+    assert np.array_equal(out[:live], np.rint(pos[~holes].astype(np.float64) * 1000)) and not out[live:].any()
+    alone = unpack(omnicodec.compress(PointCloud(pos[~holes]), grid_step=0.001)).chunk("SPIN")
+    assert len(parsed.chunk("SPIN")) < 1.1 * len(alone)
+
+
 def test_a_cloud_without_an_azimuth_step_is_refused(rng):
     cloud = PointCloud(rng.uniform(-5, 5, (5000, 3)).astype(np.float32))
     with pytest.raises(InputError, match="not a spinning sensor"):
