@@ -102,7 +102,7 @@ def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
                previous: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """The row of a frame whose stream exists, is intact (checksums) and was made with this codec, grid step, rate,
     attribute rate and (when one is named) model; None when it must be (re)encoded."""
-    from ..codecs import default_codec
+    from ..codecs import HANDOFFS, default_codec
 
     if not frame.output.is_file():
         return None
@@ -111,7 +111,9 @@ def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
     except (BitstreamError, InputError):
         return None
     header = stream.header
-    if header.codec != (codec or default_codec("pointcloud", params)):
+    wanted = codec or default_codec("pointcloud", params)
+    handoffs = HANDOFFS.get(wanted, ()) if params.get("model", "auto") == "auto" else ()
+    if header.codec != wanted and header.codec not in handoffs:
         return None
     if header.params.get("grid_step") != float(params.get("grid_step") or 1.0):
         return None

@@ -10,13 +10,17 @@ from ..types import ErpImage, LightField, PointCloud
 from .registry import Codec, available_codecs, codec_for_stream, get_codec, register_codec
 
 __all__ = ["compress", "decompress", "Codec", "register_codec", "get_codec", "available_codecs", "DEFAULT_CODECS",
-           "LOSSY_CODECS", "PANORAMA_CODEC", "default_codec", "is_panorama"]
+           "LOSSY_CODECS", "PANORAMA_CODEC", "HANDOFFS", "default_codec", "is_panorama"]
 
 DEFAULT_CODECS = {"pointcloud": "learned", "image": "image", "lightfield": "lightfield"}
 """The codec used for each modality when none is named (and no rate is asked for)."""
 
 LOSSY_CODECS = {"pointcloud": "lossy", "image": "image", "lightfield": "lightfield"}
 """The codec used for each modality when none is named and a ``rate`` is given."""
+
+HANDOFFS = {"learned": ("spin",)}
+"""Codecs a codec hands some inputs to, with its default options (``learned`` codes a spinning-LiDAR sweep with
+``spin``): a stream asked of the first may name one of these."""
 
 PANORAMA_CODEC = "erp"
 """The codec of images whose width is twice their height (equirectangular panoramas), when none is named."""

@@ -184,3 +184,21 @@ def test_real_kitti_frame_round_trip_and_rate(shared_data):
     assert np.array_equal(out.attributes["intensity"], cloud.attributes["intensity"])
     bpp = 8 * len(parsed.chunk("SPIN")) / len(cloud)
     assert bpp < 17.0, bpp  # G-PCC v23's predictive mode: about 18.5 on frames of this sequence
+
+
+def test_batch_codes_sweeps_with_spin_and_resumes_them(tmp_path):
+    from omnicodec.batch import run
+
+    src = tmp_path / "seq"
+    src.mkdir()
+    for i in range(3):
+        pos = sweep(seed=10 + i)
+        omnicodec.write(src / f"{i:06d}.bin", PointCloud(pos, {"intensity": np.zeros(len(pos), np.float32)}))
+    out = tmp_path / "out"
+    first = run([src], out, grid_step=0.001, workers=1, log=None, progress=False)
+    assert first.ok and first.summary["encoded"] == 3
+    assert {unpack((out / f"{i:06d}.omc").read_bytes()).header.codec for i in range(3)} == {"spin"}
+    again = run([src], out, grid_step=0.001, workers=1, resume=True, log=None, progress=False)
+    assert again.summary["resumed"] == 3 and again.summary["encoded"] == 0
+    octree = run([src], out, grid_step=0.001, workers=1, resume=True, log=None, progress=False, codec="octree")
+    assert octree.summary["encoded"] == 3  # another codec asked for: coded again
