@@ -115,7 +115,7 @@ def _resumable(frame: Frame, codec: str | None, params: dict[str, Any],
     handoffs = HANDOFFS.get(wanted, ()) if params.get("model", "auto") == "auto" else ()
     if header.codec != wanted and header.codec not in handoffs:
         return None
-    if header.params.get("grid_step") != float(params.get("grid_step") or 1.0):
+    if header.params.get("input_grid_step", header.params.get("grid_step")) != float(params.get("grid_step") or 1.0):
         return None
     if params.get("rate") != header.params.get("rate"):
         return None

@@ -120,7 +120,7 @@ def _verify(cloud, stream: bytes) -> bool:
 
     parsed = unpack(stream)
     decoded = decompress(parsed)
-    if parsed.header.codec == "lossy":
+    if parsed.header.codec == "lossy" or "input_grid_step" in parsed.header.params:  # lossy (or spin for lossy)
         from ..pointcloud.lossy_codec import decoded_points
 
         expected = decoded_points(parsed.header.params)

@@ -18,9 +18,9 @@ DEFAULT_CODECS = {"pointcloud": "learned", "image": "image", "lightfield": "ligh
 LOSSY_CODECS = {"pointcloud": "lossy", "image": "image", "lightfield": "lightfield"}
 """The codec used for each modality when none is named and a ``rate`` is given."""
 
-HANDOFFS = {"learned": ("spin",)}
+HANDOFFS = {"learned": ("spin",), "lossy": ("spin",)}
 """Codecs a codec hands some inputs to, with its default options (``learned`` codes a spinning-LiDAR sweep with
-``spin``): a stream asked of the first may name one of these."""
+``spin``, ``lossy`` does where that is smaller): a stream asked of the first may name one of these."""
 
 PANORAMA_CODEC = "erp"
 """The codec of images whose width is twice their height (equirectangular panoramas), when none is named."""

@@ -17,6 +17,11 @@ are coded independently and reassembled; their origins and counts are in the hea
 
 Attributes are transferred to the decoded points (:func:`~.recolour.transfer_attributes`) and coded on them.
 
+At a geometry-only rate point, a spinning-LiDAR sweep (:func:`.spin_codec.is_sweep`) is also coded by ``spin`` on
+the coarsened grid (``grid_step * 2**shift``, duplicates merged), and the smaller of the two streams is kept: a
+``spin`` stream then carries ``rate``, ``input_points``, ``family`` and ``shift`` in its header as a ``lossy`` one
+does, and the input's step as ``input_grid_step``.
+
 Chunks: per block ``GEOC`` (stride-8 occupancy) and ``LATN`` (latent), or ``GEOC`` alone (all coarsened voxels)
 for a geometry-only rate point; then one ``ATTR`` per attribute.
 """
@@ -28,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..bitstream import Chunk, Stream, StreamHeader, limits, pack
+from ..bitstream import Chunk, Stream, StreamHeader, limits, pack, unpack
 from ..codecs.registry import Codec, register_codec
 from ..entropy import get_coder
 from ..errors import CorruptStreamError, InputError, ModelError
@@ -209,7 +214,12 @@ class LossyCodec(Codec):
             header_params["surface_stride"] = stride
         header = StreamHeader(modality="pointcloud", codec=self.id, coder_id=entropy.id, params=header_params,
                               model=model_name(family), weights_sha256=bytes.fromhex(sha))
-        return pack(header, chunks)
+        stream = pack(header, chunks)
+        if g is None and not surf and family == "lidar":
+            other = _spin_stream(data, step, shift, coder, attr_rate, rate)
+            if other is not None and len(other) < len(stream):
+                return other
+        return stream
 
     def decompress(self, stream: Stream, *, progress: bool = False) -> PointCloud:
         """Decode a stream written by :meth:`compress`: one point per decoded voxel, in Morton order.
@@ -292,6 +302,29 @@ def _encode_block(net: LossyNet, coarse_net, coords: np.ndarray, g: int | None, 
     voxels = net.decode_voxels(coords8, q, counts, g) + base if want_voxels else None
     params = {"origin": [int(v) for v in base], "depth": depth8, "coarse": len(keys8), "counts": counts}
     return params, geoc, latn, voxels
+
+
+def _spin_stream(data: PointCloud, step: float, shift: int, coder: str, attr_rate: int | None, rate: int
+                 ) -> bytes | None:
+    """The ``spin`` stream of a sweep on the coarsened grid ``step * 2**shift`` (duplicates merged), with the lossy
+    header's ``rate``, ``input_points``, ``family`` and ``shift``, and the input's ``input_grid_step``; None when the
+    cloud is not a sweep."""
+    from .spin_codec import MIN_POINTS, SpinCodec
+
+    if len(data) < MIN_POINTS:
+        return None
+    try:
+        centre = _cell_center(shift, data.positions.dtype.kind in "iu") * step  # decoded points at cell centres
+        stream = SpinCodec().compress(data, grid_step=step * (1 << shift), coder=coder, merge_duplicates=True,
+                                      attr_rate=attr_rate, offset=centre)
+    except InputError:  # no azimuth step: not a sweep
+        return None
+    parsed = unpack(stream)
+    params = {**parsed.header.params, "rate": int(rate), "input_points": len(data), "input_grid_step": step,
+              "family": "lidar", "shift": shift}
+    header = StreamHeader(modality="pointcloud", codec="spin", coder_id=parsed.header.coder_id, params=params,
+                          model=parsed.header.model, weights_sha256=parsed.header.weights_sha256)
+    return pack(header, parsed.chunks)
 
 
 def scaled_counts(coarse: int, counts: list[int], keep: tuple[float, ...]) -> list[int]:

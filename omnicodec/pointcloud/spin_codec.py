@@ -46,8 +46,9 @@ MIN_SCAN_FRACTION = 0.6
 """Smallest fraction of consecutive points one azimuth step apart for :func:`is_sweep` (KITTI: 0.83)."""
 
 
-def _grid(positions: np.ndarray, grid_step: float | None) -> tuple[np.ndarray, float]:
-    """Grid coordinates ``(N, 3)`` int64 of positions (the sensor at 0) and the step; errors as the octree codec's."""
+def _grid(positions: np.ndarray, grid_step: float | None, offset: float = 0.0) -> tuple[np.ndarray, float]:
+    """Grid coordinates ``(N, 3)`` int64 of positions (the sensor at 0), ``round((position - offset) / step)``, and
+    the step; errors as the octree codec's."""
     pos = np.asarray(positions)
     if pos.dtype.kind == "f" and not np.isfinite(pos).all():
         raise InputError("positions contain NaN or infinite values; remove those points first")
@@ -59,7 +60,7 @@ def _grid(positions: np.ndarray, grid_step: float | None) -> tuple[np.ndarray, f
     step = float(grid_step)
     if not np.isfinite(step) or step <= 0:
         raise InputError(f"grid step must be a positive number, got {grid_step!r}")
-    scaled = pos.astype(np.float64) / step if step != 1.0 else pos.astype(np.float64)
+    scaled = (pos.astype(np.float64) - offset) / step if step != 1.0 or offset else pos.astype(np.float64)
     if len(scaled) and np.abs(scaled).max() >= 1 << sg.COORD_BITS:
         raise InputError(f"a point lies beyond 2**{sg.COORD_BITS} grid steps from the sensor, the spinning-sensor "
                          "coder's bound; use a larger grid step or another codec")
@@ -67,11 +68,12 @@ def _grid(positions: np.ndarray, grid_step: float | None) -> tuple[np.ndarray, f
 
 
 def sweep_order(q: np.ndarray) -> tuple[np.ndarray | None, float]:
-    """``(order, theta)`` for grid points ``q``: ``order`` None keeps the given order (already a scan order, as
-    KITTI's and the sensors' own files are), else a permutation: the ring-by-ring order of
-    :func:`.spin_geometry.ring_order`, or the given order with the points at the sensor itself (the zeros some drivers
-    write for a firing without a return) moved to the end, where they cost almost nothing; ``theta`` is the azimuth
-    step, 0.0 when the points are a sweep in neither order."""
+    """``(order, theta)`` for points ``q`` ``(N, 3)`` (positions or grid coordinates, the sensor at 0).
+
+    ``order`` None keeps the given order (already a scan order, as KITTI's and the sensors' own files are), else it
+    is a permutation: the ring-by-ring order of :func:`.spin_geometry.ring_order`, or the given order with the points
+    at the sensor itself (the zeros some drivers write for a firing without a return) moved to the end, where they
+    cost almost nothing. ``theta`` is the azimuth step, 0.0 when the points are a sweep in neither order."""
     zero = ~q.any(axis=1)
     live = np.flatnonzero(~zero) if zero.any() else None
     p = q if live is None else q[live]
@@ -97,7 +99,7 @@ def is_sweep(data: PointCloud, grid_step: float | None) -> bool:
         q, _ = _grid(data.positions, grid_step)
     except InputError:
         return False
-    if sweep_order(q)[1] == 0.0:
+    if sweep_order(np.asarray(data.positions, dtype=np.float64))[1] == 0.0:
         return False
     shifted = q - q.min(axis=0)
     if int(shifted.max()) >= 1 << 21:  # beyond the octree's grid: the octree coders refuse it anyway
@@ -113,7 +115,7 @@ class SpinCodec(Codec):
 
     def compress(self, data: PointCloud, *, grid_step: float | None = None, coder: str = "constriction",
                  merge_duplicates: bool = False, attr_rate: int | None = None, progress: bool = False,
-                 model: str = spin_model.DEFAULT_MODEL) -> bytes:
+                 model: str = spin_model.DEFAULT_MODEL, offset: float = 0.0) -> bytes:
         """Compress one sweep, in the order of its points.
 
         Args:
@@ -124,6 +126,9 @@ class SpinCodec(Codec):
             attr_rate: None: colours and intensity lossless; 1..8: lossy at that rate point.
             progress: a progress bar over the points.
             model: the tables' starting counts (a zoo model of kind ``spin``).
+            offset: grid origin in position units, ``|offset| < grid_step``: points are coded as
+                ``round((position - offset) / grid_step)`` and decoded as ``q * grid_step + offset`` (the ``lossy``
+                codec puts it at its cell centres).
 
         Raises:
             InputError: not a cloud, an unusable grid, no azimuth step in the data, or a bad option.
@@ -135,7 +140,11 @@ class SpinCodec(Codec):
         entropy = get_coder(coder)
         attr_rate = check_attr_rate(attr_rate)
         net = spin_model.load_model(model)
-        q, step = _grid(data.positions, grid_step)
+        offset = float(offset)
+        if not np.isfinite(offset) or (offset and abs(offset) >= float(grid_step or 1.0)):
+            raise InputError(f"offset must be a number smaller than the grid step, got {offset!r}")
+        q, step = _grid(data.positions, grid_step, offset)
+        pos = np.asarray(data.positions, dtype=np.float64)  # angles from the positions themselves, not the grid
         values = dict(data.attributes)
         if merge_duplicates and len(q):
             _, first, inverse = np.unique(q, axis=0, return_index=True, return_inverse=True)
@@ -146,8 +155,8 @@ class SpinCodec(Codec):
             starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
             counts = np.diff(np.r_[starts, len(group)])
             values = {k: _merge_attribute(v[order], starts, counts) for k, v in values.items()}
-            q = q[np.sort(first)]
-        order, theta = sweep_order(q)
+            q, pos = q[np.sort(first)], pos[np.sort(first)]
+        order, theta = sweep_order(pos)
         if theta == 0.0:
             raise InputError("the cloud shows no constant azimuth step between consecutive points, in its own order "
                              "or ring by ring: it is not a spinning sensor's sweep; use the learned or octree codec")
@@ -169,6 +178,8 @@ class SpinCodec(Codec):
             "positions_dtype": data.positions.dtype.str,
             "attributes": specs,
         }
+        if offset:
+            params["offset"] = offset
         header = StreamHeader(modality="pointcloud", codec=self.id, coder_id=entropy.id, params=params,
                               model=model, weights_sha256=bytes.fromhex(net.sha256))
         return pack(header, chunks)
@@ -190,7 +201,10 @@ class SpinCodec(Codec):
         low = q.min(axis=0) if len(q) else np.zeros(3, np.int64)
         attributes = decode_attributes(p["attributes"], stream.chunks_named("ATTR"), q - low, entropy.id)
         dtype = np.dtype(p["positions_dtype"])
-        positions = q.astype(dtype) if p["grid_step"] == 1.0 else (q.astype(np.float64) * p["grid_step"]).astype(dtype)
+        if p["grid_step"] == 1.0 and not p["offset"]:
+            positions = q.astype(dtype)
+        else:
+            positions = (q.astype(np.float64) * p["grid_step"] + p["offset"]).astype(dtype)
         depth = depth_for(q - low) if len(q) else 0
         grid = Grid(p["grid_step"], tuple(int(v) for v in low), depth)
         return PointCloud(positions, attributes, grid=grid)  # type: ignore[arg-type]
@@ -205,10 +219,13 @@ def _checked_params(params: dict) -> dict:
             "turn": [int(v) for v in params["turn"]],
             "positions_dtype": str(params["positions_dtype"]),
             "attributes": list(params["attributes"]),
+            "offset": float(params.get("offset", 0.0)),
         }
         dtype = np.dtype(p["positions_dtype"])
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptStreamError(f"spin stream parameters are malformed ({exc})") from None
+    if not (np.isfinite(p["offset"]) and abs(p["offset"]) < p["grid_step"]):
+        raise CorruptStreamError(f"spin stream's offset {p['offset']} is not within one grid step")
     if not 0 <= p["points"] <= limits.MAX_POINTS:
         raise CorruptStreamError(f"stream declares {p['points']} points, beyond the limit of {limits.MAX_POINTS}")
     one = 1 << sg.FIXED_BITS

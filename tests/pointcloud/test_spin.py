@@ -210,7 +210,7 @@ def test_golden_stream_decodes_to_its_recorded_points():
     import hashlib
     from pathlib import Path
 
-    data = (Path(__file__).parent / "data" / "spin_v1_room8.omc").read_bytes()
+    data = (Path(__file__).parent / "data" / "spin_v1_room8.bin").read_bytes()
     out = omnicodec.decompress(data)
     q = np.rint(out.positions.astype(np.float64) * 1000).astype("<i8")
     assert len(q) == 5331
@@ -235,3 +235,43 @@ def test_cli_codec_spin_and_info(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a spinning sensor" in err[0]
     assert not (tmp_path / "b.omc").exists()
+
+
+def test_lossy_keeps_the_smaller_spin_stream_at_its_geometry_only_rates(tmp_path):
+    """At a geometry-only lidar rate point, a sweep's ``spin`` stream on the coarsened grid, with the decoded points
+    at the cell centres as ``lossy`` puts them, replaces the lossy stream when smaller."""
+    from omnicodec.pointcloud.lossy_zoo import GEOMETRY_ONLY, RATE_POINTS
+
+    q = np.rint(sweep(beams=32, cols=900, seed=40).astype(np.float64) * 1000)
+    cloud = PointCloud(q)  # integer millimetres as float64, grid step 1
+    rate = max(r for r, p in enumerate(RATE_POINTS["lidar"], 1) if p[1] is GEOMETRY_ONLY)
+    stream = omnicodec.compress(cloud, rate=rate)
+    header = unpack(stream).header
+    assert header.codec == "spin"
+    shift = header.params["shift"]
+    assert (header.params["rate"], header.params["input_points"], header.params["family"]) == (rate, len(q), "lidar")
+    assert header.params["input_grid_step"] == 1.0 and header.params["grid_step"] == 2.0**shift
+    out = omnicodec.decompress(stream).positions
+    cells = np.unique(np.floor(q / 2**shift), axis=0) * 2**shift + (2**shift - 1) / 2
+    assert np.array_equal(np.unique(out, axis=0), cells)
+    from omnicodec.batch import run
+
+    src = tmp_path / "seq"
+    src.mkdir()
+    omnicodec.write(src / "000000.ply", cloud)
+    first = run([src], tmp_path / "out", rate=rate, workers=1, verify=True, log=None, progress=False)
+    assert first.ok and first.summary["encoded"] == 1
+    again = run([src], tmp_path / "out", rate=rate, workers=1, resume=True, log=None, progress=False)
+    assert again.summary["resumed"] == 1
+
+
+def test_offset_is_checked():
+    with pytest.raises(InputError, match="offset"):
+        omnicodec.compress(PointCloud(sweep()), grid_step=0.004, codec="spin", offset=0.004)
+    s = unpack(omnicodec.compress(PointCloud(sweep()), grid_step=0.004, codec="spin", offset=0.0015))
+    assert s.header.params["offset"] == 0.0015
+    header = StreamHeader(modality="pointcloud", codec="spin", coder_id=s.header.coder_id,
+                          params={**s.header.params, "offset": 0.01}, model=s.header.model,
+                          weights_sha256=s.header.weights_sha256)
+    with pytest.raises(CorruptStreamError, match="offset"):
+        omnicodec.decompress(pack(header, s.chunks))
