@@ -318,7 +318,8 @@ def main() -> int:
         for r in res["rows"]:
             print(f"{name:17s} {r['rate']:2d} {r['codec']:>6s} {r['shift']:5d} {r['gain']!s:>4s} {r['bpp']:8.4f} "
                   f"{r['d1_psnr']:7.2f} {r['d2_psnr']:7.2f} {r['encode_s']:6.2f} {r['decode_s']:6.2f} "
-                  f"{r['command_encode_s']:7.2f} {r['command_decode_s']:7.2f} {r['points_decoded']:9d}  {r['round_trip']}", flush=True)
+                  f"{r['command_encode_s']:7.2f} {r['command_decode_s']:7.2f} {r['points_decoded']:9d}  "
+                  f"{r['round_trip']}", flush=True)
         print(f"{name:17s} peak memory {res['peak_rss_mb']:.0f} MB; family {res['family']}")
         for k, v in res["bd_rate_percent"].items():
             print(f"{name:17s} BD-rate vs {k}: " + (f"{v:+.1f} %" if isinstance(v, float) else v))
