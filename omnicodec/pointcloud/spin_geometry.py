@@ -37,14 +37,13 @@ import numpy as np
 
 from ..entropy import PROB_BITS, Decoder, Encoder, decode_overflow, encode_overflow
 from ..entropy.overflow import unzigzag, zigzag
-from ..entropy.tables import normalize_weights
 from ..errors import CorruptStreamError, InputError
 
 __all__ = ["SEQUENCE", "COORD_BITS", "FIXED_BITS", "SIZES", "SYMBOLS", "DR_CONTEXTS", "E_CONTEXTS", "RING_BIN",
            "azimuth_step", "rotation", "scan_fraction", "ring_order", "encode_sweep", "decode_sweep", "contexts_of",
            "size_class", "symbol_counts", "to_local", "from_local"]
 
-SEQUENCE = 2048
+SEQUENCE = 1024
 """Points per sequence; sequences are coded side by side."""
 COORD_BITS = 24
 """Grid coordinates must satisfy ``|v| < 2**COORD_BITS`` (16.7 km on a 1 mm grid)."""
@@ -216,8 +215,14 @@ def contexts_of(prev_dr_bits: np.ndarray, r_pred: np.ndarray, prev_e_bits: np.nd
     return ctx_dr, ctx_e
 
 
+_ROW_LIMIT = 1 << 24
+"""A context whose counts add up to more than this has them halved (rounded up) after the step."""
+_BUDGET = (1 << PROB_BITS) - SYMBOLS
+
+
 class _Tables:
-    """Adaptive tables: counts per context, starting from the model's (learned) counts, one added per coded value."""
+    """Adaptive tables: counts per context, starting from the model's (learned) counts, ``increment`` added per
+    coded value, halved when a context's total passes :data:`_ROW_LIMIT`."""
 
     def __init__(self, prior_dr: np.ndarray, prior_e: np.ndarray, increment: int) -> None:
         self.dr = prior_dr.astype(np.int64).copy()
@@ -226,10 +231,19 @@ class _Tables:
 
     @staticmethod
     def rows(counts: np.ndarray, ctx: np.ndarray) -> np.ndarray:
-        return normalize_weights(counts[ctx])
+        """The tables of contexts ``ctx``: :func:`~omnicodec.entropy.tables.normalize_weights` of their counts (every
+        count >= 1 and every total below 2**25, so no shift is needed: the same integers, computed directly)."""
+        cum = np.cumsum(counts[ctx], axis=1)
+        total = cum[:, -1:]
+        bound = (2 * _BUDGET * cum + total) // (2 * total)
+        return (np.diff(bound, axis=1, prepend=0) + 1).astype(np.int32)
 
     def update(self, counts: np.ndarray, ctx: np.ndarray, sym: np.ndarray) -> None:
         np.add.at(counts, (ctx, sym), self.inc)
+        full = counts[ctx].sum(axis=1) > _ROW_LIMIT
+        if full.any():
+            rows = np.unique(ctx[full])
+            counts[rows] = (counts[rows] + 1) >> 1
 
 
 def _raw_bits(values: np.ndarray, bits: np.ndarray) -> np.ndarray:
