@@ -42,6 +42,8 @@ __all__ = ["SpinCodec", "is_sweep", "sweep_order", "MIN_POINTS", "MIN_SCAN_FRACT
 
 MIN_POINTS = 4096
 """Smallest cloud :func:`is_sweep` hands to this codec."""
+_POINTS_PER_BYTE = 2048
+"""Most points a byte of ``SPIN`` payload can decode to (a bound above the coder's least cost per point)."""
 MIN_SCAN_FRACTION = 0.6
 """Smallest fraction of consecutive points one azimuth step apart for :func:`is_sweep` (KITTI: 0.83)."""
 
@@ -193,7 +195,13 @@ class SpinCodec(Codec):
         p = _checked_params(stream.header.params)
         net = spin_model.model_for_stream(stream.header)
         entropy = get_coder(stream.header.coder_id)
-        dec = entropy.decoder(stream.chunk("SPIN"))
+        payload = stream.chunk("SPIN")
+        # every point codes four symbols of probability at most (2**16 - 54) / 2**16, so at least 0.0047 bits: a
+        # payload holds at most about 1700 points per byte (a bound checked before anything is allocated)
+        if p["points"] > _POINTS_PER_BYTE * len(payload) + sg.SEQUENCE:
+            raise CorruptStreamError(f"spin stream declares {p['points']} points, more than its {len(payload)}-byte "
+                                     "payload can hold")
+        dec = entropy.decoder(payload)
         c, s = p["turn"]
         with progress_bar(p["points"], "points", enabled=progress, unit="pt") as bar:
             q = sg.decode_sweep(dec, p["points"], c, s, net.prior, progress=bar.update)

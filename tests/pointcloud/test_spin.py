@@ -152,8 +152,8 @@ def test_truncated_and_damaged_streams_fail_cleanly():
             omnicodec.decompress(bad)
 
 
-@pytest.mark.parametrize("change", [{"turn": [1, 2, 3]}, {"turn": [2**40, 0]}, {"turn": "x"}, {"points": -1},
-                                    {"points": 10**12}, {"grid_step": 0}, {"grid_step": -1.0},
+@pytest.mark.parametrize("change", [{"points": 2**27}, {"turn": [1, 2, 3]}, {"turn": [2**40, 0]}, {"turn": "x"},
+                                    {"points": -1}, {"points": 10**12}, {"grid_step": 0}, {"grid_step": -1.0},
                                     {"positions_dtype": "U8"}, {"attributes": 5}])
 def test_malformed_parameters_are_corrupt_stream_errors(change):
     s = unpack(_stream())
