@@ -245,3 +245,24 @@ def lidar_grid(scan: LidarScan, step: float = 0.001) -> tuple[np.ndarray, np.nda
         (``xyz ~= (index + origin) * step``; the sensor sits at ``-origin``).
     """
     return quantize_metric(scan.xyz, step)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write one simulated sweep as a KITTI-style ``.bin`` (float32 x, y, z in metres and intensity rounded to 0.01 as
+    KITTI's, in scan order)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="write one simulated spinning-LiDAR sweep as a KITTI-style .bin file")
+    ap.add_argument("--out", required=True, help="output .bin path")
+    ap.add_argument("--seed", type=int, default=4, help="scene, sensor and mounting seed (4: a 32-beam sensor)")
+    args = ap.parse_args(argv)
+    scan = generate_lidar(args.seed)
+    rows = np.concatenate([scan.xyz, np.round(scan.intensity, 2)[:, None]], axis=1).astype("<f4")
+    rows.tofile(args.out)
+    print(f"{args.out}: {len(rows)} points, {scan.source}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

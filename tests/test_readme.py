@@ -45,7 +45,7 @@ def test_batch_examples(tmp_path):
         r = subprocess.run([sys.executable, "-m", "omnicodec", *command.split()[1:]], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
         assert r.returncode == 0, (command, r.stderr)
-    samples = sorted(p.stem for p in (REPO / "datasets" / "samples").glob("*.pcd"))
+    samples = sorted(p.stem for p in (REPO / "datasets" / "samples").iterdir() if p.suffix in (".pcd", ".bin"))
     assert sorted(p.stem for p in (tmp_path / "samples_decoded").glob("*.pcd")) == samples
 
 
