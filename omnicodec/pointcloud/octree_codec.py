@@ -33,9 +33,35 @@ from .attr_streams import check_attr_rate, decode_attributes, encode_attributes
 from .occupancy_coder import decode_occupancy, encode_occupancy
 from .octree import depth_for, morton_decode, morton_encode, occupancy_codes
 
-__all__ = ["OctreeCodec", "quantize_positions"]
+__all__ = ["OctreeCodec", "quantize_positions", "scaled_positions"]
 
 _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 6}]
+
+
+def scaled_positions(positions: np.ndarray, grid_step: float | None, offset: float = 0.0
+                     ) -> tuple[np.ndarray, float]:
+    """Positions in grid units, ``(position - offset) / step`` as ``(N, 3)`` float64, and the step used.
+
+    Raises:
+        InputError: non-finite positions, a bad step, or non-integer positions without a step (None means 1 and
+            requires positions that already are integers).
+    """
+    pos = np.asarray(positions)
+    if pos.dtype.kind == "f" and not np.isfinite(pos).all():
+        raise InputError("positions contain NaN or infinite values; remove those points first")
+    if grid_step is None:
+        if pos.dtype.kind == "f" and len(pos) and not np.array_equal(pos, np.round(pos)):
+            raise InputError(
+                "positions are not on an integer grid; choose a grid step (e.g. --grid-step 0.001 for metres to mm)"
+            )
+        grid_step = 1.0
+    step = float(grid_step)
+    if not np.isfinite(step) or step <= 0:
+        raise InputError(f"grid step must be a positive number, got {grid_step!r}")
+    scaled = pos.astype(np.float64)
+    if offset or step != 1.0:
+        scaled = (scaled - offset) / step
+    return scaled, step
 
 
 def quantize_positions(positions: np.ndarray, grid_step: float | None) -> tuple[np.ndarray, np.ndarray, float]:
@@ -51,19 +77,7 @@ def quantize_positions(positions: np.ndarray, grid_step: float | None) -> tuple[
     Raises:
         InputError: non-finite positions, a bad step, or a grid needing more than 21 bits per axis.
     """
-    pos = np.asarray(positions)
-    if pos.dtype.kind == "f" and not np.isfinite(pos).all():
-        raise InputError("positions contain NaN or infinite values; remove those points first")
-    if grid_step is None:
-        if pos.dtype.kind == "f" and len(pos) and not np.array_equal(pos, np.round(pos)):
-            raise InputError(
-                "positions are not on an integer grid; choose a grid step (e.g. --grid-step 0.001 for metres to mm)"
-            )
-        grid_step = 1.0
-    step = float(grid_step)
-    if not np.isfinite(step) or step <= 0:
-        raise InputError(f"grid step must be a positive number, got {grid_step!r}")
-    scaled = pos.astype(np.float64) / step if step != 1.0 else pos.astype(np.float64)
+    scaled, step = scaled_positions(positions, grid_step)
     q = np.rint(scaled)
     if len(q) and np.abs(q).max() >= 2**52:
         raise InputError(f"grid step {step} is too fine for these positions")

@@ -36,7 +36,7 @@ from . import spin_model
 from .attr_streams import check_attr_rate, decode_attributes, encode_attributes
 from .model_zoo import choose_family
 from .octree import depth_for, morton_encode
-from .octree_codec import _merge_attribute
+from .octree_codec import _merge_attribute, scaled_positions
 
 __all__ = ["SpinCodec", "is_sweep", "sweep_order", "MIN_POINTS", "MIN_SCAN_FRACTION"]
 
@@ -50,19 +50,8 @@ MIN_SCAN_FRACTION = 0.6
 
 def _grid(positions: np.ndarray, grid_step: float | None, offset: float = 0.0) -> tuple[np.ndarray, float]:
     """Grid coordinates ``(N, 3)`` int64 of positions (the sensor at 0), ``round((position - offset) / step)``, and
-    the step; errors as the octree codec's."""
-    pos = np.asarray(positions)
-    if pos.dtype.kind == "f" and not np.isfinite(pos).all():
-        raise InputError("positions contain NaN or infinite values; remove those points first")
-    if grid_step is None:
-        if pos.dtype.kind == "f" and len(pos) and not np.array_equal(pos, np.round(pos)):
-            raise InputError(
-                "positions are not on an integer grid; choose a grid step (e.g. --grid-step 0.001 for metres to mm)")
-        grid_step = 1.0
-    step = float(grid_step)
-    if not np.isfinite(step) or step <= 0:
-        raise InputError(f"grid step must be a positive number, got {grid_step!r}")
-    scaled = (pos.astype(np.float64) - offset) / step if step != 1.0 or offset else pos.astype(np.float64)
+    the step; errors as the octree codec's (:func:`.octree_codec.scaled_positions`)."""
+    scaled, step = scaled_positions(positions, grid_step, offset)
     if len(scaled) and np.abs(scaled).max() >= 1 << sg.COORD_BITS:
         raise InputError(f"a point lies beyond 2**{sg.COORD_BITS} grid steps from the sensor, the spinning-sensor "
                          "coder's bound; use a larger grid step or another codec")

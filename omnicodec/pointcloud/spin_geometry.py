@@ -40,8 +40,8 @@ from ..entropy.overflow import unzigzag, zigzag
 from ..errors import CorruptStreamError, InputError
 
 __all__ = ["SEQUENCE", "COORD_BITS", "FIXED_BITS", "SIZES", "SYMBOLS", "DR_CONTEXTS", "E_CONTEXTS", "RING_BIN",
-           "azimuth_step", "rotation", "scan_fraction", "ring_order", "encode_sweep", "decode_sweep", "contexts_of",
-           "size_class", "symbol_counts", "to_local", "from_local"]
+           "azimuth_step", "rotation", "scan_fraction", "ring_order", "encode_sweep", "decode_sweep", "dr_contexts",
+           "e_contexts", "size_class", "symbol_counts", "to_local", "from_local"]
 
 SEQUENCE = 1024
 """Points per sequence; sequences are coded side by side."""
@@ -205,14 +205,16 @@ def _range_class(r: np.ndarray) -> np.ndarray:
     return np.clip(bits - 8, 0, _RANGE - 1)
 
 
-def contexts_of(prev_dr_bits: np.ndarray, r_pred: np.ndarray, prev_e_bits: np.ndarray, r_q: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Context indices ``(dr (m,), e (m, 3))`` of a step from the bit lengths of the previous values in the
-    sequences (``(m,)`` and ``(m, 3)``) and the predicted and decoded ranges."""
-    ctx_dr = np.minimum(prev_dr_bits, _PREV - 1) * _RANGE + _range_class(r_pred)
-    ctx_e = ((np.arange(3) * _PREV + np.minimum(prev_e_bits, _PREV - 1)) * _RANGE
-             + _range_class(r_q)[..., None])
-    return ctx_dr, ctx_e
+def dr_contexts(prev_dr_bits: np.ndarray, r_pred: np.ndarray) -> np.ndarray:
+    """Context indices of ``dr`` from the bit length of the previous ``dr`` in each sequence and the predicted
+    range (any shape alike)."""
+    return np.minimum(prev_dr_bits, _PREV - 1) * _RANGE + _range_class(r_pred)
+
+
+def e_contexts(prev_e_bits: np.ndarray, r_q: np.ndarray) -> np.ndarray:
+    """Context indices ``(..., 3)`` of the residual from the bit lengths of the previous residual ``(..., 3)`` and
+    the decoded range ``(...)``."""
+    return (np.arange(3) * _PREV + np.minimum(prev_e_bits, _PREV - 1)) * _RANGE + _range_class(r_q)[..., None]
 
 
 _ROW_LIMIT = 1 << 24
@@ -246,15 +248,17 @@ class _Tables:
             counts[rows] = (counts[rows] + 1) >> 1
 
 
-def _raw_bits(values: np.ndarray, bits: np.ndarray) -> np.ndarray:
-    """The ``bits - 1`` bits of ``|values|`` below their leading one, most significant first, value after value."""
-    nb = np.maximum(bits - 1, 0)
-    total = int(nb.sum())
-    if not total:
-        return np.zeros(0, np.int64)
+def _bit_layout(nb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For values of ``nb`` raw bits each, laid out value after value, most significant first: the value each bit
+    belongs to and its shift."""
     owner = np.repeat(np.arange(len(nb)), nb)
     first = np.cumsum(nb) - nb
-    shift = nb[owner] - 1 - (np.arange(total) - first[owner])
+    return owner, nb[owner] - 1 - (np.arange(len(owner)) - first[owner])
+
+
+def _raw_bits(values: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """The ``bits - 1`` bits of ``|values|`` below their leading one, most significant first, value after value."""
+    owner, shift = _bit_layout(np.maximum(bits - 1, 0))
     return (np.abs(values)[owner] >> shift) & 1
 
 
@@ -262,13 +266,8 @@ def _from_raw(sym: np.ndarray, raw: np.ndarray) -> np.ndarray:
     """Signed values from their size-class symbols and their raw bits (as :func:`_raw_bits` lays them out)."""
     b = (sym + 1) // 2
     mag = np.where(b > 0, np.int64(1) << np.maximum(b - 1, 0), 0)
-    nb = np.maximum(b - 1, 0)
-    total = int(nb.sum())
-    if total:
-        owner = np.repeat(np.arange(len(nb)), nb)
-        first = np.cumsum(nb) - nb
-        shift = nb[owner] - 1 - (np.arange(total) - first[owner])
-        np.add.at(mag, owner, raw << shift)
+    owner, shift = _bit_layout(np.maximum(b - 1, 0))
+    np.add.at(mag, owner, raw << shift)
     return np.where(sym % 2 == 0, -mag, mag)
 
 
@@ -303,7 +302,7 @@ def _residuals(q: np.ndarray, c: int, s: int) -> dict[str, np.ndarray] | None:
         raise InputError("a prediction residual is beyond the spinning-sensor coder's range")
     prev_dr = np.concatenate([np.zeros((seqs, 1), np.int64), dr_bits[:, :-1]], axis=1)
     prev_e = np.concatenate([np.zeros((seqs, 1, 3), np.int64), e_bits[:, :-1]], axis=1)
-    ctx_dr, ctx_e = contexts_of(prev_dr, r_pred, prev_e, r_q)
+    ctx_dr, ctx_e = dr_contexts(prev_dr, r_pred), e_contexts(prev_e, r_q)
     return dict(grid=grid, lengths=lengths, dr=dr, dr_sym=dr_sym, dr_bits=dr_bits, e=e, e_sym=e_sym, e_bits=e_bits,
                 ctx_dr=ctx_dr, ctx_e=ctx_e)
 
@@ -343,6 +342,8 @@ def encode_sweep(q: np.ndarray, c: int, s: int, enc: Encoder, prior: tuple[np.nd
     dr, dr_sym, dr_bits, e, e_sym, e_bits = (r[k] for k in ("dr", "dr_sym", "dr_bits", "e", "e_sym", "e_bits"))
     ctx_dr_all, ctx_e_all = r["ctx_dr"], r["ctx_e"]
     encode_overflow(enc, zigzag(grid[:, 0].reshape(-1)))
+    if progress is not None:
+        progress(len(grid))
     tables = _Tables(*prior)
     for t in range(1, SEQUENCE):
         m = int(np.count_nonzero(lengths > t))
@@ -383,6 +384,8 @@ def decode_sweep(dec: Decoder, n: int, c: int, s: int, prior: tuple[np.ndarray, 
     if int(np.abs(first).max()) >= limit:
         raise CorruptStreamError("spinning-sensor stream: a point beyond the coordinate bound")
     out[:, 0] = first
+    if progress is not None:
+        progress(seqs)
     prev_dr = np.zeros(seqs, np.int64)
     prev_e = np.zeros((seqs, 3), np.int64)
     tables = _Tables(*prior)
@@ -392,7 +395,7 @@ def decode_sweep(dec: Decoder, n: int, c: int, s: int, prior: tuple[np.ndarray, 
             break
         pred = _turn(out[:m, t - 1], c, s)
         r_pred = _norm(pred)
-        ctx_dr = np.minimum(prev_dr[:m], _PREV - 1) * _RANGE + _range_class(r_pred)
+        ctx_dr = dr_contexts(prev_dr[:m], r_pred)
         dr_sym = dec.decode(tables.rows(tables.dr, ctx_dr), m)
         nb = np.maximum((dr_sym + 1) // 2 - 1, 0)
         raw = dec.decode(_BIT_FREQS, int(nb.sum())) if nb.any() else np.zeros(0, np.int64)
@@ -400,8 +403,7 @@ def decode_sweep(dec: Decoder, n: int, c: int, s: int, prior: tuple[np.ndarray, 
         r_q = r_pred + dr
         if int(r_q.min()) < 0 or int(r_q.max()) >= 2 * limit:
             raise CorruptStreamError("spinning-sensor stream: a decoded range outside its bounds")
-        _, ctx_e = contexts_of(prev_dr[:m], r_pred, prev_e[:m], r_q)
-        ec = ctx_e.reshape(-1)
+        ec = e_contexts(prev_e[:m], r_q).reshape(-1)
         e_sym = dec.decode(tables.rows(tables.e, ec), 3 * m)
         nb = np.maximum((e_sym + 1) // 2 - 1, 0)
         raw = dec.decode(_BIT_FREQS, int(nb.sum())) if nb.any() else np.zeros(0, np.int64)
