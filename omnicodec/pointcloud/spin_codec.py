@@ -106,7 +106,7 @@ class SpinCodec(Codec):
 
     def compress(self, data: PointCloud, *, grid_step: float | None = None, coder: str = "constriction",
                  merge_duplicates: bool = False, attr_rate: int | None = None, progress: bool = False,
-                 model: str = spin_model.DEFAULT_MODEL, offset: float = 0.0) -> bytes:
+                 model: str = spin_model.DEFAULT_MODEL, offset: float = 0.0, **other: Any) -> bytes:
         """Compress one sweep, in the order of its points.
 
         Args:
@@ -122,8 +122,11 @@ class SpinCodec(Codec):
                 codec puts it at its cell centres).
 
         Raises:
-            InputError: not a cloud, an unusable grid, no azimuth step in the data, or a bad option.
+            InputError: not a cloud, an unusable grid, no azimuth step in the data, or a bad or unknown option.
         """
+        if other:
+            raise InputError(f"codec {self.id!r} has no option {sorted(other)[0]!r}; it takes grid_step, coder, "
+                             "merge_duplicates, attr_rate, model, offset (it is lossless: no rate)")
         if not isinstance(data, PointCloud):
             raise InputError(f"the spin codec compresses PointCloud objects, not {type(data).__name__}")
         if len(data) > limits.MAX_POINTS:

@@ -235,6 +235,10 @@ def test_cli_codec_spin_and_info(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a spinning sensor" in err[0]
     assert not (tmp_path / "b.omc").exists()
+    assert main(["compress", str(src), "-o", str(tmp_path / "c.omc"), "--codec", "spin", "--rate", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has no option 'rate'" in err[0]
+    assert not (tmp_path / "c.omc").exists()
 
 
 def test_lossy_keeps_the_smaller_spin_stream_at_its_geometry_only_rates(tmp_path):
