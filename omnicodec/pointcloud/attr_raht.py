@@ -45,7 +45,9 @@ Payload: ``u8`` format version (2), ``C x i64`` root mean in 1/16 units, then th
 
 from __future__ import annotations
 
+import os
 import struct
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -109,6 +111,11 @@ def _offsets() -> np.ndarray:
     r = np.arange(-1, 2)
     return np.stack(np.meshgrid(r, r, r, indexing="ij"), axis=-1).reshape(27, 3)
 
+
+PARALLEL_ROWS = 1 << 15
+"""Prediction runs on every core (up to :data:`_THREADS`) when a group has at least twice this many children."""
+_THREADS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+_POOL: ThreadPoolExecutor | None = None
 
 _OFFSETS = _offsets()
 _CHILD_OFFSETS = _OFFSETS[(np.abs(_OFFSETS).sum(axis=1) >= 1) & (np.abs(_OFFSETS).sum(axis=1) <= 2)]
@@ -191,14 +198,20 @@ class RahtTree:
             octant = keys & 7
             slots[parent_of, octant] = np.arange(len(keys))
             w[parent_of, octant] = weights
-            level = _Level(slots, w, _neighbours(pkeys, _OFFSETS), pkeys)
-            # the children's neighbours: the table of the finer level's parents when there is one
-            level.child_neighbours = (levels[-1].neighbours[:, _CHILD_COLUMNS] if levels
-                                      else _neighbours(keys, _CHILD_OFFSETS))
-            levels.append(level)
+            levels.append(_Level(slots, w, np.empty((0, 27), np.int64), pkeys))
             weights = np.bincount(parent_of, weights=weights, minlength=p)
             keys = pkeys
         self.levels = levels[::-1]
+        # neighbour tables root first: a node's neighbour is a child of its parent's neighbour (no search)
+        nbrs = np.full((1, 27), -1, dtype=np.int64)
+        nbrs[0, 13] = 0  # the root: itself only
+        for i, level in enumerate(self.levels):
+            level.neighbours = nbrs
+            if i + 1 < len(self.levels):
+                nbrs = _child_table(level.slots, nbrs, _OFFSETS)
+                level.child_neighbours = nbrs[:, _CHILD_COLUMNS]  # the children's face and edge neighbours
+            else:  # the voxels: only their face and edge neighbours are needed
+                level.child_neighbours = _child_table(level.slots, nbrs, _CHILD_OFFSETS)
 
 
 _AXIS_MASKS = [np.uint64(sum(1 << (3 * i + 2 - a) for i in range(21))) for a in range(3)]  # x, y, z bits of a key
@@ -217,6 +230,40 @@ def _shift(keys: np.ndarray, axis: int, step: int) -> tuple[np.ndarray, np.ndarr
         moved = (part - one) & mask
         ok = part != 0
     return (keys & ~mask) | moved, ok
+
+
+def _child_steps() -> np.ndarray:
+    """``(8, 3, 3, 3, 2)``: for a child in octant ``o`` and an offset ``d`` (index ``d + 1`` per axis), the parent's
+    neighbour column ``9 ux + 3 uy + uz + 13`` with ``u = floor((o + d) / 2)`` per axis, and the neighbour's octant
+    ``(o + d) mod 2``."""
+    out = np.zeros((8, 3, 3, 3, 2), dtype=np.int64)
+    for o in range(8):
+        bits = np.array([(o >> 2) & 1, (o >> 1) & 1, o & 1])
+        for off in _OFFSETS:
+            t = bits + off
+            up, octant = t >> 1, t & 1  # floor division and remainder by 2, also for -1
+            out[(o, *(off + 1))] = 9 * up[0] + 3 * up[1] + up[2] + 13, (octant[0] << 2) | (octant[1] << 1) | octant[2]
+    return out
+
+
+_CHILD_STEP = _child_steps()
+
+
+def _child_table(slots: np.ndarray, neighbours: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``(children, len(offsets))`` index of each child's neighbour at each offset (-1: none), from its parent's
+    neighbour table ``(P, 27)`` and the parents' child slots ``(P, 8)``: the cell at offset ``d`` of the child in
+    octant ``o`` is the child in octant ``(o + d) mod 2`` of the parent's neighbour at offset ``floor((o + d) / 2)``
+    (per axis). The same table as a search for every shifted Morton key among the children's (:func:`_neighbours`).
+    Children are numbered in Morton order, so parent by parent, octant by octant: the order of ``nonzero``."""
+    r, o = np.nonzero(slots >= 0)
+    row27, flat_slots, flat_nbrs = r * 27, slots.reshape(-1), neighbours.reshape(-1)
+    out = np.empty((len(r), len(offsets)), dtype=np.int64)
+    for j, off in enumerate(offsets):
+        up, octant = _CHILD_STEP[:, off[0] + 1, off[1] + 1, off[2] + 1].T
+        q = flat_nbrs[row27 + up[o]]
+        found = flat_slots[np.maximum(q, 0) * 8 + octant[o]]
+        out[:, j] = np.where(q >= 0, found, -1)
+    return out
 
 
 def _neighbours(keys: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -239,61 +286,87 @@ def _neighbours(keys: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-def _predict(level: _Level, rows: np.ndarray, means: np.ndarray, detail: np.ndarray, child_means: np.ndarray,
-             child_detail: np.ndarray, child_done: np.ndarray, limit: float
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the children of the parents ``rows``: predicted means ``(n, 8, C)``, the predictors' mean absolute
-    deviation from them and their mean coded detail (same shape), from the parent level's decoded means and
-    details and the children of the level decoded so far (``child_done``). Sums run term by term in a fixed
-    order (element-wise, so every machine gets the same floats)."""
-    n, c = len(rows), means.shape[1]
+def _predict(level: _Level, rows: np.ndarray, known: np.ndarray, child_known: np.ndarray, child_done: np.ndarray,
+             limit: float) -> np.ndarray:
+    """For the children of the parents ``rows``: ``(n, 8, 3C)`` their predicted means, the predictors' mean absolute
+    deviation from them and their mean coded detail (``C`` columns each), from the parent level's decoded means and
+    details ``known`` ``(P, 2C)`` and those of the children decoded so far (``child_known``, rows ``child_done``).
+    Sums run term by term in a fixed order (element-wise, so every machine gets the same floats)."""
+    n, c = len(rows), known.shape[1] // 2
     slots = level.slots[rows]
     r, o = np.nonzero(slots >= 0)  # the occupied children, (row, octant)
     nbrs = level.neighbours[rows]
     idx = np.maximum(nbrs, 0)
     usable = nbrs >= 0
     if limit > 0:  # neighbours across a luma edge do not predict
-        usable &= np.abs(means[idx, 0] - means[rows, 0][:, None]) <= limit
+        luma = known[:, 0]
+        usable &= np.abs(luma[idx] - luma[rows][:, None]) <= limit
         usable[:, 13] = True  # the parent itself
-    cols = _PRED_INDEX[o]  # (m, 8) neighbour offsets of each child's octant
-    nb = idx[r[:, None], cols]
-    weights = [np.where(usable[r, cols[:, j]], _PRED_WEIGHT[o, j], 0.0)[:, None] for j in range(8)]
-    values = [means[nb[:, j]] for j in range(8)]
-    details = [detail[nb[:, j]] for j in range(8)]
-    if child_done.any():
-        child = slots[r, o]
-        cn = level.child_neighbours[child]
+    idx, usable = idx.reshape(-1), usable.reshape(-1)
+    out = np.zeros((n, 8, 3 * c))
+    late = None
+    if child_done.any():  # the children's decoded neighbours: which, and the columns any child has
+        cn = level.child_neighbours[slots[r, o]]
         ok = (cn >= 0) & child_done[np.maximum(cn, 0)]
-        cidx = np.maximum(cn, 0)
-        for k in np.flatnonzero(ok.any(axis=0)):
+        late = (np.maximum(cn, 0), ok, np.flatnonzero(ok.any(axis=0)))
+
+    def part(sel: slice) -> None:
+        rows_late = None if late is None else (late[0][sel], late[1][sel], late[2])
+        _predict_children(r[sel], o[sel], idx, usable, known, child_known, rows_late, out)
+
+    _run_parts(part, len(r))
+    return out
+
+
+def _run_parts(fn, m: int) -> None:
+    """``fn(rows)`` over ``m`` rows, cut into parts run on every core when ``m`` is large. The parts write
+    disjoint rows, and each element's arithmetic is the same however the rows are cut."""
+    parts = min(_THREADS, max(1, m // PARALLEL_ROWS))
+    if parts == 1:
+        fn(slice(0, m))
+        return
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=_THREADS)
+    bounds = np.linspace(0, m, parts + 1).astype(np.int64)
+    for f in [_POOL.submit(fn, slice(int(a), int(b))) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]:
+        f.result()
+
+
+def _predict_children(r: np.ndarray, o: np.ndarray, idx: np.ndarray, usable: np.ndarray, known: np.ndarray,
+                      child_known: np.ndarray, late: tuple | None, out: np.ndarray) -> None:
+    """:func:`_predict` for the children ``(r, o)`` (row among the group's parents, octant), into ``out``; ``late``:
+    their decoded neighbours at their own level ``(index, present, columns)``, or None."""
+    c = known.shape[1] // 2
+    flat = r * 27  # each child's row in the (n, 27) tables, flattened
+    cols = _PRED_INDEX[o]  # (m, 8) neighbour offsets of each child's octant
+    weights = [np.where(usable[flat + cols[:, j]], _PRED_WEIGHT[o, j], 0.0)[:, None] for j in range(8)]
+    values = [known[idx[flat + cols[:, j]]] for j in range(8)]  # means and details together
+    if late is not None:
+        cidx, ok, columns = late
+        for k in columns:
             w = CHILD_WEIGHTS[0] if _CHILD_FACE[k] else CHILD_WEIGHTS[1]
             weights.append(np.where(ok[:, k], w, 0.0)[:, None])
-            values.append(child_means[cidx[:, k]])
-            details.append(child_detail[cidx[:, k]])
+            values.append(child_known[cidx[:, k]])
     # running sums, term by term in a fixed order (in place: the same operations, fewer temporaries)
     wsum = weights[0].copy()
     acc = weights[0] * values[0]
-    dacc = weights[0] * details[0]
     tmp = np.empty_like(acc)
-    for w, v, d in zip(weights[1:], values[1:], details[1:], strict=True):
+    for w, v in zip(weights[1:], values[1:], strict=True):
         np.add(wsum, w, out=wsum)
         np.add(acc, np.multiply(w, v, out=tmp), out=acc)
-        np.add(dacc, np.multiply(w, d, out=tmp), out=dacc)
-    pr = acc / wsum
-    dev = np.zeros_like(acc)
+    pr = acc[:, :c] / wsum
+    dev = np.zeros_like(pr)
+    tmp = tmp[:, :c]
     for i, (w, v) in enumerate(zip(weights, values, strict=True)):
-        np.subtract(v, pr, out=tmp)
+        np.subtract(v[:, :c], pr, out=tmp)
         np.abs(tmp, out=tmp)
         np.multiply(w, tmp, out=tmp)
         if i:
             np.add(dev, tmp, out=dev)
         else:
             dev[...] = tmp
-    pred = np.zeros((n, 8, c))
-    mad = np.zeros((n, 8, c))
-    det = np.zeros((n, 8, c))
-    pred[r, o], mad[r, o], det[r, o] = pr, dev / wsum, dacc / wsum
-    return pred, mad, det
+    out[r, o] = np.concatenate([pr, dev / wsum, acc[:, c:] / wsum], axis=1)
 
 
 def _butterflies(weights: np.ndarray, values: list[np.ndarray]) -> list[tuple]:
@@ -326,10 +399,11 @@ class _GroupCoding:
     """What both directions derive for one group of a level before its coefficients: predictions, scales,
     contexts; and the reconstruction from the coded coefficients."""
 
-    def __init__(self, level: _Level, rows: np.ndarray, weights: np.ndarray, pred: np.ndarray, mad: np.ndarray,
-                 det: np.ndarray, deltas: np.ndarray, colour: bool) -> None:
+    def __init__(self, level: _Level, rows: np.ndarray, weights: np.ndarray, predicted: np.ndarray,
+                 deltas: np.ndarray, colour: bool) -> None:
+        """``predicted``: ``(n, 8, 3C)`` from :func:`_predict`."""
         self.level, self.rows, self.weights, self.deltas, self.colour = level, rows, weights, deltas, colour
-        self.flies = _butterflies(weights, [pred, mad, det])
+        self.flies = _butterflies(weights, [predicted])
         n, c = len(rows), len(deltas)
         self.mask = np.zeros((n, _SLOTS), dtype=bool)
         self.pred_coef = np.zeros((n, _SLOTS, c))
@@ -339,7 +413,9 @@ class _GroupCoding:
         for stage, pi, _a, _b, wa, wb, both, snap in self.flies:
             s = _SLOT_OF[(stage, pi)]
             sc = _scale(wa, wb)
-            (pa, pb), (ma, mb), (da, db) = snap
+            ((va, vb),) = snap
+            pa, ma, da = va[:, :c], va[:, c:2 * c], va[:, 2 * c:]
+            pb, mb, db = vb[:, :c], vb[:, c:2 * c], vb[:, 2 * c:]
             self.mask[:, s] = both
             self.scale[:, s] = sc
             self.pred_coef[:, s] = sc[:, None] * (pb - pa)
@@ -449,22 +525,20 @@ def _walk(tree: RahtTree, root: np.ndarray, deltas: np.ndarray, colour: bool, co
     ``code_group(i, coding)`` codes or decodes the group's coefficients and returns them ``(n, 7, C)``.
     Returns the voxels' decoded means."""
     c = len(deltas)
-    means = root.reshape(1, c)
-    detail = np.zeros((1, c))
+    known = np.concatenate([root.reshape(1, c), np.zeros((1, c))], axis=1)  # decoded means and details
     for i, level in enumerate(tree.levels):
-        child_means = np.zeros((level.children, c))
-        child_detail = np.zeros((level.children, c))
+        child_known = np.zeros((level.children, 2 * c))
         child_done = np.zeros(level.children, dtype=bool)
         for rows in level.groups:
             if not len(rows):
                 continue
-            pred, mad, det = _predict(level, rows, means, detail, child_means, child_detail, child_done, EDGE_LIMIT)
-            coding = _GroupCoding(level, rows, level.weights[rows], pred, mad, det, deltas, colour)
+            predicted = _predict(level, rows, known, child_known, child_done, EDGE_LIMIT)
+            coding = _GroupCoding(level, rows, level.weights[rows], predicted, deltas, colour)
             values = code_group(i, coding)
-            idx, m, d = coding.reconstruct(means[rows], values)
-            child_means[idx], child_detail[idx], child_done[idx] = m, d, True
-        means, detail = child_means, child_detail
-    return means
+            idx, m, d = coding.reconstruct(known[rows, :c], values)
+            child_known[idx, :c], child_known[idx, c:], child_done[idx] = m, d, True
+        known = child_known
+    return known[:, :c]
 
 
 def _rdoq(q: np.ndarray, scaled: np.ndarray, ctx: np.ndarray, tables: rm.AdaptiveTables) -> np.ndarray:

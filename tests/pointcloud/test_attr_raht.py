@@ -105,3 +105,34 @@ def test_bad_payloads_raise_the_documented_error(model):
             ar.decode_raht(bad, coords, "colour", 4, model)
     with pytest.raises(CorruptStreamError):
         ar.decode_raht(data, coords, "colour", 0, model)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_neighbour_tables_match_a_search_for_every_shifted_key(seed):
+    """The tables built from the parents' tables (no search) are those of a search for each neighbour's Morton key,
+    on a cloud with gaps, borders and clusters."""
+    rng = np.random.default_rng(seed)
+    coords = np.concatenate([rng.integers(0, 40, (3000, 3)), rng.integers(0, 6, (200, 3)) + [50, 0, 33]])
+    tree = ar.RahtTree(coords)
+    keys = [np.zeros(1, np.int64)]  # each level's parent keys, root first
+    for level in tree.levels:
+        child_keys = np.zeros(level.children, np.int64)
+        occupied = level.slots >= 0
+        child_keys[level.slots[occupied]] = (np.repeat(keys[-1], 8).reshape(-1, 8) * 8 + np.arange(8))[occupied]
+        keys.append(child_keys)
+    for level, parents, children in zip(tree.levels, keys, keys[1:], strict=False):
+        np.testing.assert_array_equal(level.neighbours, ar._neighbours(parents, ar._OFFSETS))
+        np.testing.assert_array_equal(level.child_neighbours, ar._neighbours(children, ar._CHILD_OFFSETS))
+
+
+def test_the_same_stream_and_values_however_many_threads_predict(model, monkeypatch):
+    """Prediction cut into parts on several threads gives the bytes and values of one thread."""
+    coords, rgb = coloured_sphere(40)
+    x = ar.rgb_to_ycbcr(rgb)
+    monkeypatch.setattr(ar, "_THREADS", 1)
+    one = ar.encode_raht(coords, x, "colour", 5, model)
+    monkeypatch.setattr(ar, "_THREADS", 3)
+    monkeypatch.setattr(ar, "PARALLEL_ROWS", 64)
+    three = ar.encode_raht(coords, x, "colour", 5, model)
+    assert one[0] == three[0] and np.array_equal(one[1], three[1])
+    assert np.array_equal(ar.decode_raht(one[0], coords, "colour", 5, model), one[1])
