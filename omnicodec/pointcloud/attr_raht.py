@@ -318,10 +318,10 @@ def _predict(level: _Level, rows: np.ndarray, known: np.ndarray, child_known: np
     return out
 
 
-def _run_parts(fn, m: int) -> None:
-    """``fn(rows)`` over ``m`` rows, cut into parts run on every core when ``m`` is large. The parts write
-    disjoint rows, and each element's arithmetic is the same however the rows are cut."""
-    parts = min(_THREADS, max(1, m // PARALLEL_ROWS))
+def _run_parts(fn, m: int, rows_per_part: int = PARALLEL_ROWS) -> None:
+    """``fn(rows)`` over ``m`` rows, cut into parts of at least ``rows_per_part`` run on every core. The parts
+    write disjoint rows, and each element's arithmetic is the same however the rows are cut."""
+    parts = min(_THREADS, max(1, m // max(rows_per_part, 1)))
     if parts == 1:
         fn(slice(0, m))
         return
@@ -403,27 +403,33 @@ class _GroupCoding:
                  deltas: np.ndarray, colour: bool) -> None:
         """``predicted``: ``(n, 8, 3C)`` from :func:`_predict`."""
         self.level, self.rows, self.weights, self.deltas, self.colour = level, rows, weights, deltas, colour
-        self.flies = _butterflies(weights, [predicted])
+        self.flies = _butterflies(weights, [])  # the pairs' weights
         n, c = len(rows), len(deltas)
         self.mask = np.zeros((n, _SLOTS), dtype=bool)
         self.pred_coef = np.zeros((n, _SLOTS, c))
         self.scale = np.zeros((n, _SLOTS))
-        act = np.zeros((n, _SLOTS, c))
-        side = np.zeros((n, _SLOTS, c))
-        for stage, pi, _a, _b, wa, wb, both, snap in self.flies:
-            s = _SLOT_OF[(stage, pi)]
-            sc = _scale(wa, wb)
-            ((va, vb),) = snap
-            pa, ma, da = va[:, :c], va[:, c:2 * c], va[:, 2 * c:]
-            pb, mb, db = vb[:, :c], vb[:, c:2 * c], vb[:, 2 * c:]
-            self.mask[:, s] = both
-            self.scale[:, s] = sc
-            self.pred_coef[:, s] = sc[:, None] * (pb - pa)
-            act[:, s] = sc[:, None] * (ma + mb)
-            side[:, s] = sc[:, None] * (da + db)
-        # contexts in 1/16 quantiser steps (the floor of exactly computed float64 values)
-        self.act16 = np.floor(act * (8.0 / deltas)).astype(np.int64)
-        self.side16 = np.floor(side * (8.0 / deltas)).astype(np.int64)
+        self.act16 = np.zeros((n, _SLOTS, c), dtype=np.int64)
+        self.side16 = np.zeros((n, _SLOTS, c), dtype=np.int64)
+
+        def part(sel: slice) -> None:
+            act = np.zeros((sel.stop - sel.start, _SLOTS, c))
+            side = np.zeros_like(act)
+            for stage, pi, _a, _b, wa, wb, both, snap in _butterflies(weights[sel], [predicted[sel]]):
+                s = _SLOT_OF[(stage, pi)]
+                sc = _scale(wa, wb)
+                ((va, vb),) = snap
+                pa, ma, da = va[:, :c], va[:, c:2 * c], va[:, 2 * c:]
+                pb, mb, db = vb[:, :c], vb[:, c:2 * c], vb[:, 2 * c:]
+                self.mask[sel, s] = both
+                self.scale[sel, s] = sc
+                self.pred_coef[sel, s] = sc[:, None] * (pb - pa)
+                act[:, s] = sc[:, None] * (ma + mb)
+                side[:, s] = sc[:, None] * (da + db)
+            # contexts in 1/16 quantiser steps (the floor of exactly computed float64 values)
+            self.act16[sel] = np.floor(act * (8.0 / deltas))
+            self.side16[sel] = np.floor(side * (8.0 / deltas))
+
+        _run_parts(part, n, PARALLEL_ROWS // 4)
         self.count = int(self.mask.sum())
         # coding order: stage by stage (x split, then y, then z), each over all blocks of the group
         self.stages = []
@@ -453,35 +459,44 @@ class _GroupCoding:
         n, c = len(self.rows), len(self.deltas)
         q = np.zeros((n, _SLOTS, c), dtype=np.int64)
         scaled = np.zeros((n, _SLOTS, c))
-        for stage, pi, _a, _b, wa, wb, both, snap in _butterflies(self.weights, [true]):
-            s = _SLOT_OF[(stage, pi)]
-            ta, tb = snap[0]
-            r = _scale(wa, wb)[:, None] * (tb - ta) - self.pred_coef[:, s]
-            mag = np.floor(np.abs(r) / self.deltas + ROUNDING).astype(np.int64)
-            q[:, s] = np.where(both[:, None], np.sign(r).astype(np.int64) * mag, 0)
-            scaled[:, s] = np.where(both[:, None], r / self.deltas, 0.0)
+
+        def part(sel: slice) -> None:
+            for stage, pi, _a, _b, wa, wb, both, snap in _butterflies(self.weights[sel], [true[sel]]):
+                s = _SLOT_OF[(stage, pi)]
+                ta, tb = snap[0]
+                r = _scale(wa, wb)[:, None] * (tb - ta) - self.pred_coef[sel, s]
+                mag = np.floor(np.abs(r) / self.deltas + ROUNDING).astype(np.int64)
+                q[sel, s] = np.where(both[:, None], np.sign(r).astype(np.int64) * mag, 0)
+                scaled[sel, s] = np.where(both[:, None], r / self.deltas, 0.0)
+
+        _run_parts(part, n, PARALLEL_ROWS // 4)
         return q, scaled
 
     def reconstruct(self, means: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The children's indices, decoded means and details from the parents' means ``(n, C)`` and the coded
         coefficients ``q`` ``(n, 7, C)`` (0 where a block has no such coefficient)."""
         n, c = means.shape
-        coef = self.pred_coef + q * self.deltas  # decoded coefficients
         vals = np.zeros((n, 8, c))
         vals[:, 0] = means
         det = np.zeros((n, 8, c))
-        for stage, pi, a, b, wa, wb, both, _snap in reversed(self.flies):
-            s = _SLOT_OF[(stage, pi)]
-            tot = np.where(both, wa + wb, 1.0)
-            sc = np.where(both, self.scale[:, s], 1.0)
-            d = coef[:, s] / sc[:, None]  # decoded mean difference m_b - m_a
-            mc = vals[:, a].copy()
-            va = np.where(both[:, None], mc - (wb / tot)[:, None] * d, np.where((wa > 0)[:, None], mc, 0.0))
-            vb = np.where(both[:, None], mc + (wa / tot)[:, None] * d, np.where((wb > 0)[:, None], mc, 0.0))
-            vals[:, a], vals[:, b] = va, vb
-            e = np.where(both[:, None], np.abs(q[:, s] * self.deltas) / sc[:, None], 0.0)
-            det[:, a] = det[:, a] + e
-            det[:, b] = det[:, b] + e
+
+        def part(sel: slice) -> None:
+            coef = self.pred_coef[sel] + q[sel] * self.deltas  # decoded coefficients
+            for stage, pi, a, b, wa, wb, both, _snap in reversed(self.flies):
+                s = _SLOT_OF[(stage, pi)]
+                wa, wb, both = wa[sel], wb[sel], both[sel]
+                tot = np.where(both, wa + wb, 1.0)
+                sc = np.where(both, self.scale[sel, s], 1.0)
+                d = coef[:, s] / sc[:, None]  # decoded mean difference m_b - m_a
+                mc = vals[sel, a].copy()
+                va = np.where(both[:, None], mc - (wb / tot)[:, None] * d, np.where((wa > 0)[:, None], mc, 0.0))
+                vb = np.where(both[:, None], mc + (wa / tot)[:, None] * d, np.where((wb > 0)[:, None], mc, 0.0))
+                vals[sel, a], vals[sel, b] = va, vb
+                e = np.where(both[:, None], np.abs(q[sel, s] * self.deltas) / sc[:, None], 0.0)
+                det[sel, a] = det[sel, a] + e
+                det[sel, b] = det[sel, b] + e
+
+        _run_parts(part, n, PARALLEL_ROWS // 4)
         slots = self.level.slots[self.rows]
         occupied = slots >= 0
         return slots[occupied], vals[occupied], det[occupied]
