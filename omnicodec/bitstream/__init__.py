@@ -13,6 +13,7 @@ from . import limits
 from .container import (
     FORMAT_VERSION,
     MAGIC,
+    MIN_FORMAT_VERSION,
     MODALITIES,
     Chunk,
     Stream,
@@ -26,6 +27,7 @@ from .container import (
 __all__ = [
     "FORMAT_VERSION",
     "MAGIC",
+    "MIN_FORMAT_VERSION",
     "MODALITIES",
     "Chunk",
     "Stream",

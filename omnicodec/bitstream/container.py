@@ -32,10 +32,14 @@ from ..errors import (
 )
 from . import limits
 
-__all__ = ["MAGIC", "FORMAT_VERSION", "MODALITIES", "Chunk", "StreamHeader", "Stream", "pack", "unpack"]
+__all__ = ["MAGIC", "FORMAT_VERSION", "MIN_FORMAT_VERSION", "MODALITIES", "Chunk", "StreamHeader", "Stream", "pack",
+           "unpack"]
 
 MAGIC = b"OMNC"
 FORMAT_VERSION = (1, 0)
+MIN_FORMAT_VERSION = (1, 0)
+"""The oldest format version this reader decodes. A version bump that drops the decoding of older streams raises it
+too, so that they are refused (``UnsupportedVersionError``) rather than decoded wrongly."""
 MODALITIES = {"pointcloud": 1, "lightfield": 2, "image": 3}
 _MODALITY_NAMES = {v: k for k, v in MODALITIES.items()}
 _PREAMBLE = struct.Struct("<4sBBHI")
@@ -201,6 +205,12 @@ def read_version(data: bytes) -> tuple[int, int]:
             f"stream format version {major}.{minor} is newer than this omnicodec reads "
             f"({FORMAT_VERSION[0]}.{FORMAT_VERSION[1]}); upgrade omnicodec"
         )
+    if (major, minor) < MIN_FORMAT_VERSION:
+        raise UnsupportedVersionError(
+            f"stream format version {major}.{minor} is older than this omnicodec reads "
+            f"({MIN_FORMAT_VERSION[0]}.{MIN_FORMAT_VERSION[1]} and later); decode it with the omnicodec version that "
+            "wrote it"
+        )
     return major, minor
 
 
@@ -269,7 +279,7 @@ def unpack(data: bytes) -> Stream:
 
     Raises:
         ForeignStreamError: not an omnicodec stream.
-        UnsupportedVersionError: a newer format version.
+        UnsupportedVersionError: a newer format version, or one older than :data:`MIN_FORMAT_VERSION`.
         TruncatedStreamError: the bytes end before a declared size.
         CorruptStreamError: a checksum mismatch, a size beyond the limits, trailing bytes.
     """

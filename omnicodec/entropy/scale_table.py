@@ -135,7 +135,7 @@ def build_scale_tables() -> TableSet:
 
 def load_scale_tables(path: Path = TABLES_PATH) -> TableSet:
     """The shipped tables (``scale_tables.npz``)."""
-    with np.load(path) as z:
+    with np.load(path, allow_pickle=False) as z:
         return TableSet(z["freqs"].astype(np.int32), z["starts"].astype(np.int64), z["lo"].astype(np.int64))
 
 

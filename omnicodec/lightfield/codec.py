@@ -404,12 +404,14 @@ def _synthesise_missing(coded: np.ndarray, params: LightfieldParams, progress: b
 
 
 def _installed_blend():
-    """The blending network of this installation, its name and sha256 (None, "", "" when the zoo has none)."""
+    """The blending network of this installation, its name and sha256.
+
+    Raises:
+        ModelError: the model index does not list it, or its file is missing or damaged (a damaged installation).
+    """
     from .. import zoo
 
-    if BLEND_MODEL not in zoo.list_models(BLEND_KIND):
-        return None, "", ""
-    return zoo.load(BLEND_MODEL, BLEND_KIND), BLEND_MODEL, zoo.entry(BLEND_MODEL, BLEND_KIND)["sha256"]
+    return zoo.require(BLEND_MODEL, BLEND_KIND), BLEND_MODEL, zoo.entry(BLEND_MODEL, BLEND_KIND)["sha256"]
 
 
 def _stream_blend(params: LightfieldParams):

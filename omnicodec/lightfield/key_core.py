@@ -57,7 +57,12 @@ class KeyCore:
 
 
 def installed_key_core(coder: str | int) -> KeyCore:
-    """The core new streams use: the wavelet core with its loop filter."""
+    """The core new streams use: the wavelet core with its loop filter.
+
+    Raises:
+        ModelError: its model is not installed (a damaged installation).
+    """
+    zoo.require(WAVELET_MODEL, WAVELET_KIND)
     return KeyCore(WAVELET_MODEL, coder, loop=True)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from ..colour import rgb_to_ycocg, ycocg_to_rgb
 from ..entropy import Decoder, decode_binary, decode_indexed, encode_binary, encode_indexed, get_coder
 from ..entropy.overflow import decode_overflow, encode_overflow, unzigzag, zigzag
-from ..errors import CorruptStreamError, InputError
+from ..errors import CorruptStreamError, InputError, UnsupportedVersionError
 from . import attr_model as am
 from .attr_lod import LevelStep, build_levels
 from .octree import morton_encode
@@ -375,12 +375,16 @@ def decode_predictive(data: bytes, coords: np.ndarray, kind: str, attr_rate: int
 
     Raises:
         CorruptStreamError: the payload is malformed or does not match the points.
+        UnsupportedVersionError: a payload format newer than those of :data:`FORMATS`.
     """
     if attr_rate is not None and attr_rate not in ATTR_RATES:
         raise CorruptStreamError(f"attribute rate {attr_rate!r} is not a rate point")
     channels = 3 if kind == "colour" else 1
     lossless = attr_rate is None
     view = memoryview(data)
+    if len(view) >= 1 and view[0] > max(FORMATS):
+        raise UnsupportedVersionError(f"attribute payload format {view[0]} is newer than this omnicodec reads (up to "
+                                      f"{max(FORMATS)}); upgrade omnicodec")
     if len(view) < 1 or view[0] not in FORMATS:
         raise CorruptStreamError("attribute payload has an unknown format")
     cross = view[0] >= 2

@@ -53,7 +53,7 @@ import numpy as np
 
 from ..entropy import Decoder, TableSet, decode_binary, decode_indexed, encode_binary, encode_indexed, get_coder
 from ..entropy.tables import normalize_weights
-from ..errors import CorruptStreamError, InputError
+from ..errors import CorruptStreamError, InputError, UnsupportedVersionError
 from . import attr_raht_model as rm
 from .octree import morton_decode, morton_encode
 
@@ -673,10 +673,14 @@ def decode_raht(data: bytes, coords: np.ndarray, kind: str, attr_rate: int, mode
 
     Raises:
         CorruptStreamError: the payload is malformed or does not match the points.
+        UnsupportedVersionError: a payload format newer than :data:`FORMAT`.
     """
     if attr_rate not in RAHT_RATES:
         raise CorruptStreamError(f"attribute rate {attr_rate!r} is not a rate point")
     view = memoryview(data)
+    if len(view) >= 1 and view[0] > FORMAT:
+        raise UnsupportedVersionError(f"attribute payload format {view[0]} is newer than this omnicodec reads (up to "
+                                      f"{FORMAT}); upgrade omnicodec")
     if len(view) < 1 or view[0] != FORMAT:
         raise CorruptStreamError("attribute payload has an unknown format")
     groups = _groups(kind)

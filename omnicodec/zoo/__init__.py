@@ -14,7 +14,9 @@
 The zoo knows no codec. A package that ships models of a kind registers a loader for it
 (:func:`register_loader`, a function ``bytes -> model``); :func:`load` imports the built-in loader modules
 (:data:`_BUILTIN_LOADERS`) only when a model of their kind is first asked for. Loaders must not execute pickles
-(``np.load(..., allow_pickle=False)``, ``torch.load(..., weights_only=True)``).
+(``np.load(..., allow_pickle=False)``, ``torch.load(..., weights_only=True)``). A codec loads the models it needs
+itself with :func:`require`: one the index does not list is then a :class:`ModelError` with the fix, never a
+silent fallback.
 
 For tests and for trying out models, the environment variable ``OMNICODEC_ZOO_DIR`` names another zoo folder
 (holding ``index.json`` and ``weights/``) to use instead of the shipped one.
@@ -35,7 +37,7 @@ from typing import Any
 from ..errors import InputError, ModelError
 
 __all__ = ["ENV_VAR", "PACKAGE_DIR", "zoo_dir", "index_path", "weights_dir", "list_models", "entry", "model_path",
-           "verified_bytes", "register_loader", "load", "load_count", "clear_cache"]
+           "verified_bytes", "register_loader", "load", "require", "load_count", "clear_cache"]
 
 ENV_VAR = "OMNICODEC_ZOO_DIR"
 """Environment variable naming a zoo folder to use instead of :data:`PACKAGE_DIR`."""
@@ -50,6 +52,7 @@ _BUILTIN_LOADERS: dict[str, str] = {
     "occupancy": "omnicodec.pointcloud.model_zoo",
     "lossy_pointcloud": "omnicodec.pointcloud.lossy_zoo",
     "image": "omnicodec.image.models",
+    "image_contexts": "omnicodec.image.subband_model",
     "lightfield": "omnicodec.lightfield.models",
     "lightfield_blend": "omnicodec.lightfield.models",
     "attributes": "omnicodec.pointcloud.attr_model",
@@ -197,6 +200,22 @@ def load(name: str, kind: str | None = None) -> Any:
                 raise ModelError(f"model {name!r}: {exc}") from None
             _LOADS[0] += 1
         return _MODELS[key]
+
+
+def require(name: str, kind: str | None = None) -> Any:
+    """:func:`load` for a model that omnicodec itself asks for (a codec's own model, not one named by the caller):
+    a name the index does not list means a damaged installation, so it is a :class:`ModelError` naming the model and
+    the fix, where :func:`load` gives an :class:`InputError` (a caller's unknown name).
+
+    Raises:
+        ModelError: the model is not in the index (of that kind), or its file is missing, changed or malformed.
+    """
+    try:
+        entry(name, kind)
+    except InputError as exc:
+        raise ModelError(f"model {name!r}{f' (kind {kind})' if kind else ''} is not in the model index "
+                         f"{index_path()} ({exc}); {_FIX}") from None
+    return load(name, kind)
 
 
 def load_count() -> int:

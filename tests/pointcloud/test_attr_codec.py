@@ -13,7 +13,7 @@ import pytest
 
 import omnicodec
 from omnicodec.bitstream import Chunk, pack, unpack
-from omnicodec.errors import BitstreamError, CorruptStreamError, InputError, ModelError
+from omnicodec.errors import BitstreamError, CorruptStreamError, InputError, ModelError, UnsupportedVersionError
 from omnicodec.metrics import colour_psnr
 from omnicodec.pointcloud import attr_codec as ac
 from omnicodec.pointcloud import attr_model as am
@@ -212,7 +212,8 @@ def _with_attr(stream: bytes, payload: bytes | None = None, **spec_changes) -> b
 
 @pytest.mark.parametrize("change, error", [
     ({"payload": b""}, CorruptStreamError),
-    ({"payload": b"\x07\x00"}, CorruptStreamError),
+    ({"payload": b"\x00\x00"}, CorruptStreamError),
+    ({"payload": b"\x07\x00"}, UnsupportedVersionError),  # a format newer than this reader's
     ({"payload": b"\x01"}, BitstreamError),
     ({"method": "lift"}, CorruptStreamError),
     ({"kind": "texture"}, CorruptStreamError),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from omnicodec.errors import CorruptStreamError
+from omnicodec.errors import CorruptStreamError, UnsupportedVersionError
 from omnicodec.pointcloud import attr_raht as ar
 from omnicodec.pointcloud import attr_raht_model as rm
 from tests.pointcloud.helpers import coloured_sphere
@@ -100,9 +100,11 @@ def test_empty_and_single_point_clouds(model):
 def test_bad_payloads_raise_the_documented_error(model):
     coords, rgb = coloured_sphere(20)
     data, _ = ar.encode_raht(coords, ar.rgb_to_ycbcr(rgb), "colour", 4, model)
-    for bad in (b"", b"\x09" + data[1:], data[:10]):
+    for bad in (b"", b"\x00" + data[1:], data[:10]):
         with pytest.raises(CorruptStreamError):
             ar.decode_raht(bad, coords, "colour", 4, model)
+    with pytest.raises(UnsupportedVersionError, match="format 9 is newer"):
+        ar.decode_raht(b"\x09" + data[1:], coords, "colour", 4, model)
     with pytest.raises(CorruptStreamError):
         ar.decode_raht(data, coords, "colour", 0, model)
 

@@ -1,4 +1,5 @@
-"""The built wheel ships the whole model zoo: ``index.json`` and every weights file it names, byte for byte.
+"""The built wheel ships the whole model zoo: ``index.json`` and every weights file it names, byte for byte, and codes
+every modality from its own files.
 
 The wheel is built offline from a copy of the package (so the working tree gets no ``build/`` folder) with the
 virtual environment's setuptools (``pip wheel --no-build-isolation --no-index``); the module takes about 10 s.
@@ -54,8 +55,9 @@ def test_the_wheel_holds_every_indexed_model(wheel):
 
 
 def test_the_installed_wheel_codes_with_every_model_kind(wheel, tmp_path):
-    """The wheel's own files (unpacked first on ``sys.path``, away from the checkout) compress losslessly and at a
-    lossy rate point: the failure of a wheel without ``*.pt`` files."""
+    """The wheel's own files (unpacked first on ``sys.path``, away from the checkout) compress a point cloud
+    losslessly and at a lossy rate point, an image at rate 3 and a tiny light field: the failure of a wheel without
+    ``*.pt`` files or without an image or light-field model."""
     site = tmp_path / "site"
     wheel.extractall(site)
     code = textwrap.dedent(f"""
@@ -70,6 +72,13 @@ def test_the_installed_wheel_codes_with_every_model_kind(wheel, tmp_path):
         cloud = omnicodec.PointCloud(np.stack([x.ravel(), y.ravel(), z.ravel()], 1).astype(np.float32))
         assert len(omnicodec.decompress(omnicodec.compress(cloud))) == len(cloud)
         assert len(omnicodec.decompress(omnicodec.compress(cloud, rate=2))) > 0
+        yy, xx = np.mgrid[0:48, 0:80]
+        rgb = np.stack([xx * 3, yy * 5, (xx + yy) * 2], -1).astype(np.uint8)
+        image = omnicodec.decompress(omnicodec.compress(omnicodec.ErpImage(rgb), rate=3))
+        assert image.pixels.shape == rgb.shape and np.abs(image.pixels.astype(int) - rgb).mean() < 8
+        views = np.stack([[np.roll(rgb, (r, c), (0, 1)) for c in range(2)] for r in range(2)])
+        field = omnicodec.decompress(omnicodec.compress(omnicodec.LightField(views), rate=3))
+        assert field.views.shape == views.shape and np.abs(field.views.astype(int) - views).mean() < 8
         print("ok")
     """)
     env = {k: v for k, v in os.environ.items() if k != zoo.ENV_VAR}
