@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "OmnicodecError",
     "InputError",
+    "OutputError",
     "BitstreamError",
     "TruncatedStreamError",
     "CorruptStreamError",
@@ -28,6 +29,10 @@ class InputError(OmnicodecError, ValueError):
     Errors about a file name the file and the problem, for example
     ``scan.ply: vertex count 1000 but the file holds 998 rows``.
     """
+
+
+class OutputError(OmnicodecError):
+    """An output that cannot be written: a read-only folder, a full disk, a folder another batch is writing to."""
 
 
 class BitstreamError(OmnicodecError):

@@ -266,10 +266,21 @@ def test_decompress_a_folder(tmp_path, sequence, capsys):
     assert "--format 'obj'" in capsys.readouterr().err
 
 
-def test_ray_streams_equal_the_local_pool(tmp_path, sequence):
+def test_ray_streams_equal_the_local_pool(tmp_path, sequence, monkeypatch):
+    """The same streams either way, even when a Ray worker is killed mid-frame (the worker's test hook): a new actor
+    takes its place and the frame is coded again."""
     pytest.importorskip("ray")
+    from omnicodec.batch.worker import KILL_TOKENS
+
     local = run([sequence], tmp_path / "local", grid_step=STEP, workers=2, log=None, progress=False)
-    on_ray = run([sequence], tmp_path / "ray", grid_step=STEP, workers=2, ray="auto", log=None, progress=False)
+    (tmp_path / "tokens").mkdir()
+    (tmp_path / "tokens" / "000002.bin.1").touch()
+    monkeypatch.setenv(KILL_TOKENS, str(tmp_path / "tokens"))
+    notices = []
+    on_ray = run([sequence], tmp_path / "ray", grid_step=STEP, workers=2, ray="auto", log=notices.append,
+                 progress=False)
+    assert not any((tmp_path / "tokens").iterdir())
+    assert any("000002.bin: its worker process died (Ray: ActorDiedError); coding it again" in n for n in notices)
     assert local.ok and on_ray.ok
     assert len(on_ray.workers) == 2 and all(w["frames"] >= 1 for w in on_ray.workers)
     assert _streams(tmp_path / "ray") == _streams(tmp_path / "local")

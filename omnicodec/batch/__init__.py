@@ -4,8 +4,10 @@
 that mirrors the inputs, in parallel: a local process pool by default, Ray actors with ``ray="auto"`` (a local Ray
 instance) or ``ray="ADDRESS"`` (a running cluster). Each worker loads the models once. Every stream is written
 atomically by the caller's process (a temporary name, then a rename), a failed frame is recorded in the manifest
-with its error and the others go on, SIGINT and SIGTERM stop cleanly, and ``resume=True`` redoes only what is
-missing. The streams are the same bytes whichever way they were made.
+with its error and the others go on, a worker that dies is replaced (its frame coded once more), SIGINT and SIGTERM
+stop cleanly, and ``resume=True`` redoes only what is missing. One batch at a time writes to an output folder; a
+read-only one is refused before any work and a full one stops the batch with the manifest matching the streams.
+The streams are the same bytes whichever way they were made.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 The outputs mirror the inputs under the output folder. The root they are mirrored from is the common folder of
 the inputs' roots: a folder input is its own root, a file's root is its parent folder, and a glob's root is the
 folder before its first wildcard. ``seq/000000.bin`` given as ``seq/`` becomes ``OUT/000000.omc``; two sequence
-folders ``a/`` and ``b/`` become ``OUT/a/...`` and ``OUT/b/...``.
+folders ``a/`` and ``b/`` become ``OUT/a/...`` and ``OUT/b/...``. A file is named for where it was found: a
+symbolic link by its own name, not its target's. Every stream lands inside the output folder: a file outside the
+inputs' common folder (a ``..`` after a wildcard) or an output sub-folder that is a link to elsewhere is refused.
 """
 
 from __future__ import annotations
@@ -96,32 +98,75 @@ def find_frames(inputs: list[str | os.PathLike], outdir: str | os.PathLike) -> l
         outdir: the output folder.
 
     Raises:
-        InputError: no inputs, a missing path, a pattern or folder without point clouds, or two inputs that would
-            write the same stream (``a.ply`` and ``a.pcd`` in one folder).
+        InputError: no inputs, a missing path, a pattern or folder without point clouds, two inputs that would
+            write the same stream (``a.ply`` and ``a.pcd`` in one folder), or a stream that would land outside
+            ``outdir`` (a ``..`` after a wildcard, an output sub-folder that is a link to elsewhere).
     """
     if not inputs:
         raise InputError("no inputs given")
-    found: list[tuple[Path, Path]] = []
+    found: list[Path] = []
     roots = []
     for item in inputs:
         files, root = _expand(item)
-        roots.append(root.resolve())
-        found.extend((f, root) for f in files)
+        roots.append(_absolute(root))
+        found.extend(files)
     common = Path(os.path.commonpath(roots))
     out = Path(outdir)
+    inside = _InsideCheck(out)
     frames: list[Frame] = []
     seen_inputs: set[Path] = set()
     seen_outputs: dict[Path, Path] = {}
-    for path, _ in found:
+    for path in found:
         resolved = path.resolve()
         if resolved in seen_inputs:
             continue
         seen_inputs.add(resolved)
-        relative = resolved.relative_to(common)
+        relative = _relative_name(path, common)
         output = out / stream_name(relative)
         if output in seen_outputs:
             raise InputError(f"{seen_outputs[output]} and {path} would both be written to {output}; "
                              "batch them separately")
+        inside.check(output)
         seen_outputs[output] = path
         frames.append(Frame(path, output, relative.as_posix()))
     return frames
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute with ``..`` removed, symbolic links kept: a file is named for where it was found,
+    not for what a link points to."""
+    return Path(os.path.abspath(path))
+
+
+def _relative_name(path: Path, common: Path) -> Path:
+    """The input's path relative to the inputs' common folder: a relative path without ``..``.
+
+    Raises:
+        InputError: the file lies outside that folder (a glob with ``..`` after a wildcard), so its stream would
+            land outside the output folder.
+    """
+    try:
+        return _absolute(path).relative_to(common)
+    except ValueError:
+        raise InputError(f"{path}: lies outside the inputs' folder {common} ('..' after a wildcard?), so its stream "
+                         "would be written outside the output folder; name it without '..'") from None
+
+
+class _InsideCheck:
+    """Checks that streams land inside the output folder once symbolic links are followed (a sub-folder that is a
+    link to elsewhere would take them out); each folder is looked at once."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.real = out.resolve()
+        self.seen: set[Path] = set()
+
+    def check(self, output: Path) -> None:
+        """Raise :class:`InputError` when ``output``'s folder resolves outside the output folder."""
+        folder = output.parent
+        if folder in self.seen:
+            return
+        if not folder.resolve().is_relative_to(self.real):
+            raise InputError(f"{output}: its folder {folder} leads outside the output folder {self.out} (a symbolic "
+                             "link?); remove the link or choose another output folder")
+        self.seen.add(folder)

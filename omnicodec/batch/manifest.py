@@ -2,16 +2,17 @@
 
 A row holds ``input``, ``output``, ``status`` (``encoded``, ``resumed`` or ``failed``), ``points``, ``bits``,
 ``bpp``, ``encode_seconds``, ``verified`` (true, false, or null when not checked) and ``error`` (null, or one line).
-While a batch runs, rows are appended as frames finish, so an interrupted run keeps what it did; at the end the file
-is rewritten atomically with one row per frame in input order.
+While a batch runs, rows are appended as frames finish (whole rows only, even on a full disk), so an interrupted
+run keeps what it did; at the end the file is rewritten atomically with one row per frame in input order.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..io.atomic import atomic_open
 
@@ -25,21 +26,30 @@ def _line(row: dict[str, Any]) -> str:
 
 
 class ManifestLog:
-    """Rows appended to the manifest as frames finish (flushed each time)."""
+    """Rows appended to the manifest as frames finish, each one whole or not at all."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] | None = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self.path = path
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
 
     def append(self, row: dict[str, Any]) -> None:
-        assert self._fh is not None
-        self._fh.write(_line(row))
-        self._fh.flush()
+        """Append ``row``; on a write error (a full disk) the file is cut back to its previous rows and the error
+        raised, so no partial row is ever left."""
+        assert self._fd is not None
+        data = _line(row).encode("utf-8")
+        size = os.fstat(self._fd).st_size
+        try:
+            if os.write(self._fd, data) != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError:
+            os.ftruncate(self._fd, size)
+            raise
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def read_manifest(path: Path) -> dict[str, dict[str, Any]]:

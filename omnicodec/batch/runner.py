@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from ..bitstream import open_stream
-from ..errors import BitstreamError, InputError
+from ..errors import BitstreamError, InputError, OutputError
 from ..io.atomic import write_bytes_atomic
 from ..progress import progress_bar
 from .executors import make_executor
 from .frames import Frame, find_frames
 from .manifest import ManifestLog, read_manifest, summarize, write_manifest
+from .output import OUTPUT_FULL, check_writable, hold_folder
 from .worker import EncodeConfig
 
 __all__ = ["run", "BatchResult", "BatchInterrupted", "MANIFEST_NAME"]
@@ -187,10 +188,15 @@ def run(
         log: where plain log lines go (None: nowhere).
 
     Returns:
-        A :class:`BatchResult`. A failed frame does not stop the batch: it is recorded with its error.
+        A :class:`BatchResult`. A failed frame does not stop the batch: it is recorded with its error. A frame whose
+        worker process dies is coded again in a new worker; after a second death it is a failed frame.
 
     Raises:
-        InputError: no inputs, a missing path, a wrong option (checked before any work), bad worker counts.
+        InputError: no inputs, a missing path, a wrong option (checked before any work), bad worker counts, a
+            stream that would land outside ``outdir``.
+        OutputError: before any work, ``outdir`` (or the manifest's folder) is not writable or another batch holds
+            ``outdir``; during the work, the output is full: the batch stops, and the streams written so far are
+            whole and listed in the manifest.
         BatchInterrupted: SIGINT or SIGTERM; finished streams and the manifest are kept, no partial file is left.
     """
     if isinstance(inputs, (str, os.PathLike)):
@@ -209,90 +215,135 @@ def run(
                                     coder=coder).items() if v is not None}
     _check_options(codec, params)
     manifest_path = Path(manifest) if manifest is not None else out / MANIFEST_NAME
+    check_writable(out)  # before any work: a read-only folder is one error, and nothing is written
+    check_writable(manifest_path.parent)
+    with hold_folder(out):  # one batch at a time in an output folder; released however the batch ends
+        previous = read_manifest(manifest_path) if resume else {}
+        done: dict[str, dict[str, Any]] = {}
+        if resume:
+            for frame in frames:
+                row = _resumable(frame, codec, params, previous)
+                if row is not None:
+                    done[frame.key] = row
+        todo = [f for f in frames if f.key not in done]
+        say = log or (lambda line: None)
+        if resume:
+            say(f"batch: {len(done)} of {len(frames)} frames already done; {len(todo)} to go")
 
-    previous = read_manifest(manifest_path) if resume else {}
-    done: dict[str, dict[str, Any]] = {}
-    if resume:
-        for frame in frames:
-            row = _resumable(frame, codec, params, previous)
-            if row is not None:
-                done[frame.key] = row
-    todo = [f for f in frames if f.key not in done]
-    say = log or (lambda line: None)
-    if resume:
-        say(f"batch: {len(done)} of {len(frames)} frames already done; {len(todo)} to go")
+        pool_workers = max(1, min(workers, len(todo)))
+        config = EncodeConfig(codec=codec, params=params, verify=verify,
+                              threads=threads or max(1, cores // pool_workers))
+        result = BatchResult(rows=[], summary={}, manifest=manifest_path)
+        by_key = {f.key: f for f in frames}
+        executor = None
+        manifest_log = None  # opened once the workers are up: a batch that cannot start writes nothing
+        manifest_error = None
+        t_start = time.perf_counter()
+        t_work = t_start
+        signum = 0
+        try:
+            with _stop_on_sigterm():
+                try:
+                    if todo:
+                        executor = make_executor(config, pool_workers, ray)
+                        executor.start()
+                        t_work = time.perf_counter()
+                        result.startup_seconds = t_work - t_start
+                    out.mkdir(parents=True, exist_ok=True)
+                    if not resume:
+                        manifest_path.unlink(missing_ok=True)
+                    manifest_log = ManifestLog(manifest_path)
+                    if todo:
+                        _process(executor, todo, by_key, done, manifest_log, progress, say, len(frames))
+                        result.workers = executor.stats()
+                        executor.close()
+                        executor = None
+                except _Signal as exc:
+                    signum = exc.signum
+                except KeyboardInterrupt:
+                    signum = signal.SIGINT
+        finally:
+            if executor is not None:
+                executor.close(kill=True)
+            result.rows = [done[f.key] for f in frames if f.key in done]
+            seconds = time.perf_counter() - t_work if todo else 0.0
+            result.summary = summarize(result.rows, seconds, len(frames))
+            result.summary["startup_seconds"] = result.startup_seconds
+            if manifest_log is not None:
+                manifest_log.close()
+                manifest_error = _rewrite_manifest(manifest_path, result.rows)
+        if signum:
+            result.interrupted = True
+            raise BatchInterrupted(result, int(signum))
+        if manifest_error:
+            raise OutputError(manifest_error)
+        return result
 
-    pool_workers = max(1, min(workers, len(todo)))
-    config = EncodeConfig(codec=codec, params=params, verify=verify,
-                          threads=threads or max(1, cores // pool_workers))
-    result = BatchResult(rows=[], summary={}, manifest=manifest_path)
-    by_key = {f.key: f for f in frames}
-    executor = None
-    manifest_log = None  # opened once the workers are up: a batch that cannot start writes nothing
-    t_start = time.perf_counter()
-    t_work = t_start
-    signum = 0
+
+def _rewrite_manifest(path: Path, rows: list[dict[str, Any]]) -> str | None:
+    """Rewrite the manifest with ``rows`` in input order; on a write error (a full disk), keep the rows appended as
+    the frames finished, which list the same streams, and return the error as one line."""
     try:
-        with _stop_on_sigterm():
-            try:
-                if todo:
-                    executor = make_executor(config, pool_workers, ray)
-                    executor.start()
-                    t_work = time.perf_counter()
-                    result.startup_seconds = t_work - t_start
-                out.mkdir(parents=True, exist_ok=True)
-                if not resume:
-                    manifest_path.unlink(missing_ok=True)
-                manifest_log = ManifestLog(manifest_path)
-                if todo:
-                    _process(executor, todo, by_key, done, manifest_log, progress, say, len(frames))
-                    result.workers = executor.stats()
-                    executor.close()
-                    executor = None
-            except _Signal as exc:
-                signum = exc.signum
-            except KeyboardInterrupt:
-                signum = signal.SIGINT
-    finally:
-        if executor is not None:
-            executor.close(kill=True)
-        result.rows = [done[f.key] for f in frames if f.key in done]
-        seconds = time.perf_counter() - t_work if todo else 0.0
-        result.summary = summarize(result.rows, seconds, len(frames))
-        result.summary["startup_seconds"] = result.startup_seconds
-        if manifest_log is not None:
-            manifest_log.close()
-            write_manifest(manifest_path, result.rows)
-    if signum:
-        result.interrupted = True
-        raise BatchInterrupted(result, int(signum))
-    return result
+        write_manifest(path, rows)
+    except OSError as exc:
+        return (f"{path}: cannot rewrite the manifest in input order: {exc.strerror or exc} (its rows, appended as "
+                "the frames finished, are kept)")
+    return None
+
+
+def _stopped(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write: {exc.strerror or exc}; the batch stopped (the streams written so far "
+                       "are kept and listed in the manifest; rerun with --resume to finish)")
 
 
 def _process(executor, todo: list[Frame], by_key: dict[str, Frame], done: dict[str, dict[str, Any]],
              manifest_log: ManifestLog, progress: bool, say: Callable[[str], None], total: int) -> None:
+    """Code ``todo`` on ``executor``; each finished frame's stream is written, then its manifest row appended.
+
+    Raises:
+        OutputError: the output is full (or turned read-only); the frame being written then has neither a stream
+            nor a row, and every earlier one has both.
+    """
     queue = list(reversed(todo))
     finished = total - len(todo)
     with progress_bar(len(todo), "frames", enabled=progress, unit="frame") as bar:
         drawn = progress and sys.stderr.isatty()  # as progress_bar decides
+
+        def tell(line: str) -> None:
+            if drawn:
+                bar.write(line, file=sys.stderr)
+            else:
+                say(line)
+
         while queue or executor.in_flight:
             while queue and executor.in_flight < executor.capacity:
                 executor.submit(queue.pop().key)
-            for row in executor.wait():
+            rows = executor.wait()
+            for notice in executor.notices:
+                tell(f"batch: {notice}")
+            executor.notices.clear()
+            for row in rows:
                 frame = by_key[row["input"]]
-                finished += 1
                 record = _record(frame, row)
+                try:
+                    manifest_log.append(record)
+                except OSError as exc:
+                    with contextlib.suppress(FileNotFoundError):
+                        frame.output.unlink()  # no stream without its manifest row
+                    raise _stopped(manifest_log.path, exc) from None
                 done[frame.key] = record
-                manifest_log.append(record)
+                finished += 1
                 bar.update(1)
-                if drawn and record["error"]:
-                    bar.write(_log_line(finished, total, frame, record), file=sys.stderr)
-                elif not drawn:
-                    say(_log_line(finished, total, frame, record))
+                if record["error"] or not drawn:
+                    tell(_log_line(finished, total, frame, record))
 
 
 def _record(frame: Frame, row: dict[str, Any]) -> dict[str, Any]:
-    """Write a finished frame's stream (atomically) and return its manifest row."""
+    """Write a finished frame's stream (atomically) and return its manifest row.
+
+    Raises:
+        OutputError: the output is full or read-only (:data:`~.output.OUTPUT_FULL`); no stream is left for the frame.
+    """
     stream = row.pop("stream", None)
     row.pop("worker", None)
     row["output"] = os.fspath(frame.output)
@@ -300,6 +351,10 @@ def _record(frame: Frame, row: dict[str, Any]) -> dict[str, Any]:
         try:
             write_bytes_atomic(frame.output, stream)
         except OSError as exc:
+            if exc.errno in OUTPUT_FULL:  # every later stream would fail too
+                with contextlib.suppress(OSError):
+                    frame.output.unlink()  # an older stream of this frame is not in the manifest
+                raise _stopped(frame.output, exc) from None
             stream, row["error"] = None, f"{frame.output}: cannot write: {exc}"
     if stream is None:
         with contextlib.suppress(FileNotFoundError):

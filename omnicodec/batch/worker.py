@@ -8,6 +8,7 @@ atomically.
 
 from __future__ import annotations
 
+import glob
 import os
 import resource
 import signal
@@ -19,7 +20,10 @@ from typing import Any
 
 from ..errors import OmnicodecError
 
-__all__ = ["EncodeConfig", "setup_worker", "encode_frame", "worker_stats"]
+__all__ = ["EncodeConfig", "setup_worker", "encode_frame", "empty_row", "worker_stats", "KILL_TOKENS"]
+
+# Test hook: the folder named by this variable holds "kill tokens" (see _kill_if_asked); unset, nothing happens.
+KILL_TOKENS = "OMNICODEC_TEST_KILL_TOKENS"
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,28 @@ def _verify(cloud, stream: bytes) -> bool:
     return same_on_grid(cloud, decoded, decoded.grid.step if decoded.grid else 1.0)
 
 
+def _kill_if_asked(path: str) -> None:
+    """Test hook for worker deaths: when ``$OMNICODEC_TEST_KILL_TOKENS`` names a folder holding a token file named
+    ``<the frame's file name>.<anything>``, remove one such token and kill this process with SIGKILL, as the kernel's
+    out-of-memory killer would. One token kills the frame's first attempt, two its first two; a token is removed
+    by exactly one process."""
+    folder = os.environ.get(KILL_TOKENS)
+    if not folder:
+        return
+    for token in sorted(Path(folder).glob(glob.escape(Path(path).name) + ".*")):
+        try:
+            token.unlink()
+        except FileNotFoundError:  # another worker took it
+            continue
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def empty_row(path: str, error: str | None = None) -> dict[str, Any]:
+    """A frame's row before coding (no stream, no sizes); with ``error`` (one line), the row of a failed frame."""
+    return {"input": path, "points": None, "bits": None, "bpp": None, "encode_seconds": None, "verified": None,
+            "error": error, "stream": None}
+
+
 def encode_frame(path: str, payload: bytes | None = None) -> dict[str, Any]:
     """Compress one frame with the worker's settings.
 
@@ -153,10 +179,10 @@ def encode_frame(path: str, payload: bytes | None = None) -> dict[str, Any]:
     config: EncodeConfig = _STATE["config"]
     if config is None:
         raise RuntimeError("setup_worker() was not called in this process")
-    row: dict[str, Any] = {"input": path, "points": None, "bits": None, "bpp": None, "encode_seconds": None,
-                           "verified": None, "error": None, "stream": None}
+    row = empty_row(path)
     try:
         cloud = _read(path, payload)
+        _kill_if_asked(path)
         if not isinstance(cloud, PointCloud):
             raise OmnicodecError(f"{path}: not a point cloud")
         t0 = time.perf_counter()
