@@ -256,13 +256,18 @@ def _child_table(slots: np.ndarray, neighbours: np.ndarray, offsets: np.ndarray)
     (per axis). The same table as a search for every shifted Morton key among the children's (:func:`_neighbours`).
     Children are numbered in Morton order, so parent by parent, octant by octant: the order of ``nonzero``."""
     r, o = np.nonzero(slots >= 0)
-    row27, flat_slots, flat_nbrs = r * 27, slots.reshape(-1), neighbours.reshape(-1)
+    flat_slots, flat_nbrs = slots.reshape(-1), neighbours.reshape(-1)
     out = np.empty((len(r), len(offsets)), dtype=np.int64)
-    for j, off in enumerate(offsets):
-        up, octant = _CHILD_STEP[:, off[0] + 1, off[1] + 1, off[2] + 1].T
-        q = flat_nbrs[row27 + up[o]]
-        found = flat_slots[np.maximum(q, 0) * 8 + octant[o]]
-        out[:, j] = np.where(q >= 0, found, -1)
+
+    def part(sel: slice) -> None:
+        row27, oct_ = r[sel] * 27, o[sel]
+        for j, off in enumerate(offsets):
+            up, octant = _CHILD_STEP[:, off[0] + 1, off[1] + 1, off[2] + 1].T
+            q = flat_nbrs[row27 + up[oct_]]
+            found = flat_slots[np.maximum(q, 0) * 8 + octant[oct_]]
+            out[sel, j] = np.where(q >= 0, found, -1)
+
+    _run_parts(part, len(r))
     return out
 
 
@@ -295,20 +300,33 @@ def _predict(level: _Level, rows: np.ndarray, known: np.ndarray, child_known: np
     n, c = len(rows), known.shape[1] // 2
     slots = level.slots[rows]
     r, o = np.nonzero(slots >= 0)  # the occupied children, (row, octant)
-    nbrs = level.neighbours[rows]
-    idx = np.maximum(nbrs, 0)
-    usable = nbrs >= 0
-    if limit > 0:  # neighbours across a luma edge do not predict
-        luma = known[:, 0]
-        usable &= np.abs(luma[idx] - luma[rows][:, None]) <= limit
-        usable[:, 13] = True  # the parent itself
+    idx = np.empty((n, 27), dtype=np.int64)
+    usable = np.empty((n, 27), dtype=bool)
+    luma = known[:, 0]
+
+    def parents(sel: slice) -> None:  # the parents' neighbours, and which of them predict
+        nbrs = level.neighbours[rows[sel]]
+        idx[sel] = np.maximum(nbrs, 0)
+        usable[sel] = nbrs >= 0
+        if limit > 0:  # neighbours across a luma edge do not predict
+            usable[sel] &= np.abs(luma[idx[sel]] - luma[rows[sel]][:, None]) <= limit
+            usable[sel, 13] = True  # the parent itself
+
+    _run_parts(parents, n, PARALLEL_ROWS // 4)
     idx, usable = idx.reshape(-1), usable.reshape(-1)
     out = np.zeros((n, 8, 3 * c))
     late = None
     if child_done.any():  # the children's decoded neighbours: which, and the columns any child has
-        cn = level.child_neighbours[slots[r, o]]
-        ok = (cn >= 0) & child_done[np.maximum(cn, 0)]
-        late = (np.maximum(cn, 0), ok, np.flatnonzero(ok.any(axis=0)))
+        cidx = np.empty((len(r), len(_CHILD_OFFSETS)), dtype=np.int64)
+        ok = np.empty(cidx.shape, dtype=bool)
+
+        def children(sel: slice) -> None:
+            cn = level.child_neighbours[slots[r[sel], o[sel]]]
+            cidx[sel] = np.maximum(cn, 0)
+            ok[sel] = (cn >= 0) & child_done[cidx[sel]]
+
+        _run_parts(children, len(r))
+        late = (cidx, ok, np.flatnonzero(ok.any(axis=0)))
 
     def part(sel: slice) -> None:
         rows_late = None if late is None else (late[0][sel], late[1][sel], late[2])
