@@ -147,8 +147,8 @@ def _stream_seeds(target: str) -> list[Seed]:
                ("plain", c(PointCloud(small * 0.5), codec="learned", grid_step=0.5))]
     elif target == "spin":
         kitti = omnicodec.read(REPO / "datasets" / "samples" / "lidar_sweep32.bin")
-        head = PointCloud(kitti.positions[:2500], {k: v[:2500] for k, v in kitti.attributes.items()})
-        sw = _sweep()
+        head = PointCloud(kitti.positions[:400], {k: v[:400] for k, v in kitti.attributes.items()})
+        sw = _sweep(beams=8, cols=80)
         out = [("sweep", c(PointCloud(sw, {"intensity": np.linspace(0, 1, len(sw), dtype=np.float32)}),
                            codec="spin", grid_step=0.001)),
                ("kitti", c(head, codec="spin", grid_step=0.001))]
@@ -165,9 +165,13 @@ def _stream_seeds(target: str) -> list[Seed]:
                ("normals", c(PointCloud(pos, {"normals": normals}), codec="octree"))]
     elif target == "image":
         out = [("rgb", c(ErpImage(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)), codec="image", rate=3)),
-               ("grey", c(ErpImage(rng.integers(0, 256, (12, 20, 1), dtype=np.uint8)), codec="image", rate=5))]
+               ("grey", c(ErpImage(rng.integers(0, 256, (12, 20, 1), dtype=np.uint8)), codec="image", rate=5)),
+               ("hyperprior", c(ErpImage(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)), codec="image", rate=3,
+                                model="image_core"))]
     elif target == "erp":
-        out = [("rgb", c(ErpImage(rng.integers(0, 256, (16, 32, 3), dtype=np.uint8)), codec="erp", rate=3))]
+        out = [("rgb", c(ErpImage(rng.integers(0, 256, (16, 32, 3), dtype=np.uint8)), codec="erp", rate=3)),
+               ("hyperprior", c(ErpImage(rng.integers(0, 256, (16, 32, 3), dtype=np.uint8)), codec="erp", rate=3,
+                                model="image_erp"))]
     elif target == "lightfield":
         out = [("rgb", c(LightField(rng.integers(0, 256, (3, 3, 16, 16, 3), dtype=np.uint8)), codec="lightfield",
                          rate=3))]
@@ -217,6 +221,13 @@ def _reader_seeds(target: str, tmp: Path) -> list[Seed]:
         seeds.append(Seed(f"{target}-{name}", ext, path.read_bytes()))
     if target == "pcd":
         seeds.append(Seed("pcd-bun0", ".pcd", (REPO / "datasets" / "samples" / "bun0.pcd").read_bytes()))
+    if target == "ply":  # faces (list properties), which the writer never makes
+        head = (b"ply\nformat %s 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\n"
+                b"element face 2\nproperty list uchar int vertex_indices\nend_header\n")
+        verts = struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0)
+        faces = struct.pack("<B3iB3i", 3, 0, 1, 2, 3, 2, 1, 0)
+        seeds.append(Seed("ply-faces", ".ply", head % b"binary_little_endian" + verts + faces))
+        seeds.append(Seed("ply-faces-ascii", ".ply", head % b"ascii" + b"0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n3 2 1 0\n"))
     if target == "h5":
         seeds += _h5_structure_seeds(tmp)
     if target == "folder":
@@ -445,6 +456,17 @@ def mutate_stream(data: bytes, rng: random.Random, others: list[bytes], focus: s
     r = rng.random()
     if r < 0.2:
         return mutate_bytes(data, rng, others)
+    if r < 0.27:  # declared sizes inflated together (a small stream claiming a huge image, grid, cloud)
+        params = json.loads(p.params)
+        sizes = [k for k, v in params.items() if isinstance(v, int) and not isinstance(v, bool) and v > 1]
+        if not sizes:
+            return mutate_bytes(data, rng, others)
+        keys = rng.sample(sizes, min(len(sizes), rng.choice((1, 2, 2, 3))))
+        factor = rng.choice((2, 10, 100, 1000, 1 << 12))
+        for k in keys:
+            params[k] *= factor
+        p.params = json.dumps(params).encode()
+        return _pack_stream(p), f"params {keys} x {factor}"
     if r < 0.5:
         params = json.loads(p.params)
         params, what = _mutate_params(params, rng, "attributes" if focus == "ATTR" else None)
@@ -1076,9 +1098,10 @@ def minimise(case: Case, seed: Seed | None, sig: str, pool: Pool, budget: int = 
 # ------------------------------------------------------------------------------------------------------- CLI
 
 
-def cli_check(case: Case, workdir: Path) -> list[str]:
-    """Run a stream case through ``decompress`` and ``info``; the problems found (none for a good answer)."""
-    problems = []
+def cli_check(case: Case, workdir: Path) -> tuple[list[str], list[int]]:
+    """Run a stream case through ``decompress`` and ``info``; the problems found (none for a good answer) and the
+    two exit statuses."""
+    problems, statuses = [], []
     src = workdir / "in.omc"
     src.write_bytes(case.data)
     modality = {"image": ".png", "erp": ".png", "lightfield": ".h5"}.get(case.target, ".ply")
@@ -1093,6 +1116,7 @@ def cli_check(case: Case, workdir: Path) -> list[str]:
         except subprocess.TimeoutExpired:
             problems.append(f"{command}: timed out")
             continue
+        statuses.append(proc.returncode)
         lines = proc.stderr.strip().splitlines()
         left = sorted(p.name for p in out.parent.iterdir())
         if proc.returncode == 2:
@@ -1105,7 +1129,7 @@ def cli_check(case: Case, workdir: Path) -> list[str]:
                 problems.append(f"{command}: exit 0 without an output file")
         else:
             problems.append(f"{command}: exit {proc.returncode}: {proc.stderr.strip()[-300:]!r}")
-    return problems
+    return problems, statuses
 
 
 # ------------------------------------------------------------------------------------------------------ driver
@@ -1176,8 +1200,9 @@ def fuzz(targets: list[str], cases: int, seed: int, workers: int, save: Path | N
                     break
                 t = stream_targets[k % len(stream_targets)]
                 case = make_case(t, 10**6 + k, seeds[t], seed, [])
-                problems = cli_check(case, Path(tmp))
-                cli_results.append({"target": t, "mutations": case.mutations, "problems": problems})
+                problems, statuses = cli_check(case, Path(tmp))
+                cli_results.append({"target": t, "mutations": case.mutations, "problems": problems,
+                                    "status": statuses})
     for st in stats.values():
         st["cases_per_s"] = st["cases"] / st["seconds"] if st["seconds"] else 0.0
         st["seconds"] = round(st["seconds"], 3)
@@ -1187,8 +1212,17 @@ def fuzz(targets: list[str], cases: int, seed: int, workers: int, save: Path | N
         "worker_restarts": pool.restarts, "seconds": {"seeds": round(t_seeds, 2), "cases": round(t_run, 2),
                                                       "total": round(time.perf_counter() - t_start, 2)},
         "targets": stats, "failures": list(failures.values()),
-        "cli": {"cases": len(cli_results), "problems": [r for r in cli_results if r["problems"]]},
+        "cli": {"cases": len(cli_results), "problems": [r for r in cli_results if r["problems"]],
+                "decompress_status": _tally(r["status"][0] for r in cli_results if r["status"]),
+                "info_status": _tally(r["status"][-1] for r in cli_results if len(r["status"]) > 1)},
     }
+
+
+def _tally(values) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[str(v)] = out.get(str(v), 0) + 1
+    return out
 
 
 def _tiny_png() -> bytes:
@@ -1255,7 +1289,9 @@ def format_table(report: dict) -> str:
         lines.append(f"FAIL {f['signature']} x{f['count']}: {f['detail'][:200]}{where}"
                      + (f" -> {f['saved']}" if f.get("saved") else ""))
     if report["cli"]["cases"]:
-        lines.append(f"CLI: {report['cli']['cases']} cases, {len(report['cli']['problems'])} with problems")
+        c = report["cli"]
+        lines.append(f"CLI: {c['cases']} cases, {len(c['problems'])} with problems; exit statuses: decompress "
+                     f"{c['decompress_status']}, info {c['info_status']}")
         for p in report["cli"]["problems"]:
             lines.append(f"CLI FAIL {p['target']} {p['mutations']}: {p['problems']}")
     return "\n".join(lines)
