@@ -4,8 +4,9 @@
 
 Design. This is omnicodec's own mutation fuzzer, not a coverage-guided one: it needs nothing beyond the package, its
 runs are reproducible from ``--seed``, and it knows the formats, so it can make the mutations that get past the
-checksums and the magic numbers (a coverage-guided engine such as atheris mostly finds that a CRC32 rejects its
-flips; it is not a dependency). At start-up it makes small seeds: real streams, by encoding small synthetic inputs
+checksums and the magic numbers (a coverage-guided engine such as atheris, which installs from a wheel here, mostly
+learns that a CRC32 rejects its flips, runs in one process without the per-case memory limit, and would be one more
+dependency). At start-up it makes small seeds: real streams, by encoding small synthetic inputs
 (and a slice of ``datasets/samples/lidar_sweep32.bin``, ``bun0.pcd``), and small files written by the package's own
 writers. Each case is one seed changed by one to three mutations:
 
@@ -27,9 +28,11 @@ folder (light-field folders).
 
 Isolation. Cases run in long-lived worker processes (imports and model loading done once) that each run many cases;
 each case is guarded by an interval timer in the worker (``--time-limit``, 10 s) and the worker runs under an
-address-space limit (``RLIMIT_AS``, ``--memory-mb``, 3072 MiB by default: a worker with torch, its one thread and every
-model loaded maps about 1.3 GiB of address space, so 3 GiB leaves 1.7 GiB for a case; an allocation past it raises
-MemoryError, or kills the worker from C++). A worker that dies (a crash, the memory limit met inside native code, or a
+address-space limit (``RLIMIT_AS``, ``--memory-mb``, 3072 MiB by default: a worker with torch, its one thread, every
+entropy coder and every model loaded peaks at about 1.0 GiB of address space (reported as ``worker_vm_peak_mb``), so
+3 GiB leaves about 2 GiB for a case; an allocation past it raises MemoryError, or kills the worker from C++). An
+address-space limit rather than one on resident memory because the kernel enforces it at allocation time, in every
+library, before a page is touched. A worker that dies (a crash, the memory limit met inside native code, or a
 hang the parent kills at the time limit plus a grace period) is replaced, and the case that killed it is recorded.
 
 Outcomes: ``ok`` (decoded / read), ``clean`` (an ``OmnicodecError`` subclass raised), ``uncaught`` (any other
