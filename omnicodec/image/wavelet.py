@@ -62,6 +62,9 @@ _OPTIONAL_KEYS = ("loop", "strips", "dct", "lattice")
 STRIP_PIXELS = 1 << 24
 """Images of more pixels are coded in strips of whole rows of at most about this many pixels each, which bounds the
 memory of coding to that of one strip."""
+MAX_STRIP_PIXELS = 1 << 25
+"""Most pixels a stream's strip may declare (twice :data:`STRIP_PIXELS`, overlaps aside): a stream's ``height`` and
+``width`` are checked against its strips, and so against the chunks present, before anything is allocated."""
 STRIP_OVERLAP = 16
 """Rows a strip reaches past each boundary with its neighbour: the ``2 * STRIP_OVERLAP`` rows two strips share are
 cross-faded, so no seam shows."""
@@ -172,6 +175,9 @@ class WaveletParams:
             raise CorruptStreamError("image stream parameters are out of range")
         if not (p["strips"] == 1 or 2 <= p["strips"] <= h // _MIN_STRIP_ROWS):
             raise CorruptStreamError(f"image stream asks for {p['strips']} strips of a {h}-row image")
+        if h * w > p["strips"] * MAX_STRIP_PIXELS:  # checked before any plane is allocated
+            raise CorruptStreamError(f"image stream declares {h}x{w} pixels in {p['strips']} strip(s), more than "
+                                     f"{MAX_STRIP_PIXELS} pixels a strip")
         lattice = _check_lattice(p["lattice"], 1 if p["channels"] == 1 else 3, p["dct"])
         params = cls(h, w, p["channels"], p["rate"], p["chroma"], p["wrap"], p["sphere"], p["loop"], p["strips"],
                      dct=p["dct"], lattice=lattice)

@@ -17,6 +17,8 @@ __all__ = ["PCD_DATA_KINDS", "Field", "Header", "parse_header"]
 #: The DATA encodings read and written.
 PCD_DATA_KINDS = ("ascii", "binary", "binary_compressed")
 _KEYS = ("VERSION", "FIELDS", "COLUMNS", "SIZE", "TYPE", "COUNT", "WIDTH", "HEIGHT", "VIEWPOINT", "POINTS", "DATA")
+#: Most values one point may hold over all fields (COUNT summed): PCL's largest descriptors hold under 2000.
+MAX_VALUES_PER_POINT = 1 << 16
 _TYPES = {("I", 1), ("I", 2), ("I", 4), ("I", 8), ("U", 1), ("U", 2), ("U", 4), ("U", 8), ("F", 4), ("F", 8)}
 
 
@@ -108,6 +110,9 @@ def _check_header(values: dict, comments: list[str], body_offset: int, path) -> 
         dtype = np.dtype(f"<{ {'I': 'i', 'U': 'u', 'F': 'f'}[kind] }{size}")
         key = name if name != "_" else f"_pad{i}"
         fields.append(Field(name, key, dtype, count))
+    if sum(counts) > MAX_VALUES_PER_POINT:
+        raise fail(path, f"PCD COUNT values add up to {sum(counts)} values per point, more than the "
+                         f"{MAX_VALUES_PER_POINT} read")
     keys = [f.key for f in fields]
     if len(set(keys)) != len(keys):
         raise fail(path, "PCD FIELDS names a field twice")

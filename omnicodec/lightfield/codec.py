@@ -519,10 +519,14 @@ class LightfieldCodec(Codec):
         core = stream_key_core(params.key_core, params.key_sha, stream.header.coder_id, params.key_loop)
         blend = _stream_blend(params)
         rows, cols = params.coded_rows, params.coded_cols
-        out = np.empty((len(rows), len(cols), params.height, params.width, 3), dtype=np.uint8)
         chunks = list(stream.chunks)
         pos = 0
         tiles = params.tiles()
+        ends = sum(c.tag != "KEYC" for c in chunks)  # each tile's chunks end with one that is not a key-view plane
+        if ends != len(tiles):  # checked before the views are allocated: the declared size must fit the chunks
+            raise CorruptStreamError(f"light-field stream declares {params.height}x{params.width} views in "
+                                     f"{len(tiles)} tile(s) but holds {ends}")
+        out = np.empty((len(rows), len(cols), params.height, params.width, 3), dtype=np.uint8)
         with progress_bar(len(tiles) * len(rows) * len(cols), "light-field views", enabled=progress,
                           unit="view") as bar:
             for r0, r1, c0, c1 in tiles:

@@ -106,6 +106,9 @@ def decode_attributes(specs: list[dict], payloads: list[bytes], coords: np.ndarr
     """
     if len(payloads) != len(specs):
         raise CorruptStreamError(f"{len(payloads)} attribute payloads for {len(specs)} attributes")
+    names = [spec.get("name") if isinstance(spec, dict) else None for spec in specs]
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise CorruptStreamError(f"attribute names {names!r} are not distinct names")
     out: dict[str, np.ndarray] = {}
     count = len(coords)
     for spec, data in zip(specs, payloads, strict=True):
@@ -120,7 +123,7 @@ def decode_attributes(specs: list[dict], payloads: list[bytes], coords: np.ndarr
             dtype = np.dtype(spec["dtype"])
             rate = spec["attr_rate"]
             shape_1d = bool(spec.get("shape_1d", channels == 1))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise CorruptStreamError(f"bad attribute description {spec!r}: {exc}") from None
         if kind == "colour":
             if dtype != np.uint8 or channels != 3:

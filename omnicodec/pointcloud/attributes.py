@@ -59,7 +59,7 @@ def decode_attribute(data: bytes, spec: dict, count: int) -> np.ndarray:
     try:
         dtype = np.dtype(spec["dtype"])
         channels = int(spec["channels"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptStreamError(f"bad attribute description {spec!r}: {exc}") from None
     if dtype.kind not in _SUPPORTED_KINDS or not 1 <= channels <= MAX_ATTRIBUTE_CHANNELS or dtype.itemsize > 8:
         raise CorruptStreamError(f"bad attribute description {spec!r}")

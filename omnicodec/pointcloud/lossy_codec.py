@@ -59,6 +59,7 @@ SURFACE_PLANES = "planes"
 """Header value of ``surface`` for points rebuilt on planes through the decoded cells (:mod:`.surface`)."""
 _CELL_BITS = 3 * SCALES  # Morton bits of one stride-8 cell: blocks never split a cell
 _MAX_EXTENT_BITS = 17  # a block spans less than 2**17 voxels per axis (the sparse tensors' coordinate range)
+_MAX_ORIGIN = 1 << 52  # the encoder's grid origin (in voxels) is bounded so (an int64 the float64 positions hold)
 
 
 def split_blocks(keys: np.ndarray, budget: int) -> list[tuple[int, int]]:
@@ -266,7 +267,10 @@ class LossyCodec(Codec):
         grid = fine + np.asarray(p["origin"], np.float64)
         positions = grid.astype(dtype) if p["grid_step"] == 1.0 else (grid * p["grid_step"]).astype(dtype)
         attributes = decode_attributes(p["attributes"], stream.chunks_named("ATTR"), voxels, entropy.id)
-        depth = max(depth_for(voxels << shift), 1) if len(voxels) else 0
+        try:
+            depth = max(depth_for(voxels << shift), 1) if len(voxels) else 0
+        except ValueError as exc:
+            raise CorruptStreamError(f"the lossy blocks decode outside the octree grid ({exc})") from None
         origin = tuple(int(v) for v in p["origin"])
         return PointCloud(positions, attributes, grid=Grid(p["grid_step"], origin, depth))  # type: ignore[arg-type]
 
@@ -392,6 +396,8 @@ def _checked_params(params: dict) -> dict:
         raise CorruptStreamError(f"lossy stream parameters are malformed ({exc})") from None
     if len(p["origin"]) != 3 or dtype.kind not in "fiu" or not (np.isfinite(p["grid_step"]) and p["grid_step"] > 0):
         raise CorruptStreamError("lossy stream parameters are malformed (origin, dtype or grid step)")
+    if max(abs(v) for v in p["origin"]) >= _MAX_ORIGIN:
+        raise CorruptStreamError(f"lossy stream declares an origin {p['origin']} beyond +-2**52 voxels")
     if not 0 <= p["shift"] <= limits.MAX_OCTREE_DEPTH or (p["gain"] is not None and p["gain"] < 0):
         raise CorruptStreamError(f"lossy stream declares shift {p['shift']} and gain {p['gain']}")
     if not 0 <= p["points"] <= limits.MAX_POINTS:
@@ -403,7 +409,9 @@ def _checked_params(params: dict) -> dict:
         if len(b["origin"]) != 3 or len(b["counts"]) != scales or not 1 <= b["depth"] <= _MAX_EXTENT_BITS:
             raise CorruptStreamError("a lossy block entry is malformed")
         growth = zip(chain[:-1], chain[1:], strict=True)
-        if min(b["origin"]) < 0 or chain[0] < 1 or any(not a <= c <= 8 * a for a, c in growth):
+        if not 0 <= min(b["origin"]) <= max(b["origin"]) < 1 << limits.MAX_OCTREE_DEPTH:
+            raise CorruptStreamError(f"a lossy block declares an origin {b['origin']} outside the octree grid")
+        if chain[0] < 1 or any(not a <= c <= 8 * a for a, c in growth):
             raise CorruptStreamError(f"a lossy block declares impossible voxel counts {chain}")
         total += chain[-1]
     if total != p["points"]:

@@ -269,7 +269,7 @@ def _checked_params(params: dict) -> dict:
             "attributes": list(params["attributes"]),
         }
         dtype = np.dtype(p["positions_dtype"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptStreamError(f"octree stream parameters are malformed ({exc})") from None
     if not 0 <= p["points"] <= limits.MAX_POINTS:
         raise CorruptStreamError(f"stream declares {p['points']} points, beyond the limit of {limits.MAX_POINTS}")
@@ -279,6 +279,8 @@ def _checked_params(params: dict) -> dict:
         raise CorruptStreamError(f"stream declares an octree depth of {p['depth']}")
     if len(p["origin"]) != 3 or dtype.kind not in "fiu" or not (np.isfinite(p["grid_step"]) and p["grid_step"] > 0):
         raise CorruptStreamError("octree stream parameters are malformed (origin, dtype or grid step)")
+    if max(abs(v) for v in p["origin"]) >= 1 << 52:  # the encoder's origins are within +-2**52 voxels
+        raise CorruptStreamError(f"octree stream declares an origin {p['origin']} beyond +-2**52 voxels")
     if len(p["attributes"]) > 1024 or not all(isinstance(a, dict) for a in p["attributes"]):
         raise CorruptStreamError("octree stream attribute list is malformed")
     return p
