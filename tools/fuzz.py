@@ -711,7 +711,7 @@ def mutate_png(data: bytes, rng: random.Random, others: list[bytes]) -> tuple[by
 
 def mutate_jpeg(data: bytes, rng: random.Random, others: list[bytes]) -> tuple[bytes, str]:
     sof = data.find(b"\xff\xc0")
-    if sof < 0 or rng.random() < 0.5:
+    if sof < 0 or sof + 10 > len(data) or rng.random() < 0.5:  # no whole SOF0 segment (an earlier cut)
         return mutate_bytes(data, rng, others)
     b = bytearray(data)
     which = rng.choice(("height", "width", "components", "precision"))
