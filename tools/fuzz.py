@@ -1140,8 +1140,10 @@ def cli_check(case: Case, workdir: Path) -> tuple[list[str], list[int]]:
 
 def fuzz(targets: list[str], cases: int, seed: int, workers: int, save: Path | None = None, cli: int = 0,
          time_limit: float = TIME_LIMIT, memory_mb: int = MEMORY_MB, minimise_failures: bool = True,
-         log=None) -> dict:
-    """Run ``cases`` cases on each target; returns the report (see the module docstring)."""
+         log=None, max_seconds: float | None = None) -> dict:
+    """Run ``cases`` cases on each target (fewer when ``max_seconds`` of cases have passed first: no new case
+    starts after that, the report counts the cases run and says ``stopped_early``); returns the report (see the
+    module docstring)."""
     t_start = time.perf_counter()
     seeds = make_seeds(targets)
     t_seeds = time.perf_counter() - t_start
@@ -1152,10 +1154,15 @@ def fuzz(targets: list[str], cases: int, seed: int, workers: int, save: Path | N
     stats = {t: {o: 0 for o in OUTCOMES} | {"cases": 0, "seconds": 0.0} for t in targets}
     failures: dict[str, dict] = {}
     made: dict[int, Case] = {}
+    stopped = [False]
 
     def generate():
         cid = 0
+        first = time.perf_counter()  # when the workers ask for their first case
         for i in range(cases):
+            if max_seconds is not None and time.perf_counter() - first > max_seconds:
+                stopped[0] = True
+                return
             for t in targets:
                 extra = png_pool if t == "folder" else [d for u in STREAM_TARGETS if u in pool_bytes and u != t
                                                         for d in pool_bytes[u]][:4] if t in STREAM_TARGETS else []
@@ -1210,7 +1217,8 @@ def fuzz(targets: list[str], cases: int, seed: int, workers: int, save: Path | N
         st["cases_per_s"] = st["cases"] / st["seconds"] if st["seconds"] else 0.0
         st["seconds"] = round(st["seconds"], 3)
     return {
-        "seed": seed, "cases_per_target": cases, "workers": workers, "time_limit_s": time_limit,
+        "seed": seed, "cases_per_target": cases, "stopped_early": stopped[0], "workers": workers,
+        "time_limit_s": time_limit,
         "memory_limit_mb": memory_mb, "worker_vm_peak_mb": round(pool.vm_peak_kb / 1024),
         "worker_restarts": pool.restarts, "seconds": {"seeds": round(t_seeds, 2), "cases": round(t_run, 2),
                                                       "total": round(time.perf_counter() - t_start, 2)},
@@ -1314,6 +1322,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=TIME_LIMIT, help="seconds per case")
     parser.add_argument("--memory-mb", type=int, default=MEMORY_MB, help="address-space limit of a worker (MiB)")
     parser.add_argument("--no-minimise", action="store_true")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="start no new case after this many seconds of cases (the report counts those run)")
     parser.add_argument("--replay", type=Path, nargs="+", metavar="PATH",
                         help="only run these saved cases (.omc streams, files, folders) and print their outcomes")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -1338,7 +1348,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parser.error(f"unknown target {name!r}; choose from {', '.join(TARGETS)}, all, streams, readers")
     report = fuzz(targets, args.cases, args.seed, args.workers, args.save, args.cli, args.time_limit, args.memory_mb,
-                  not args.no_minimise, log=lambda m: print(m, file=sys.stderr, flush=True))
+                  not args.no_minimise, log=lambda m: print(m, file=sys.stderr, flush=True),
+                  max_seconds=args.max_seconds)
     print(format_table(report))
     if args.out:
         args.out.write_text(json.dumps(report, indent=1, default=str) + "\n")
