@@ -37,7 +37,8 @@ hang the parent kills at the time limit plus a grace period) is replaced, and th
 
 Outcomes: ``ok`` (decoded / read), ``clean`` (an ``OmnicodecError`` subclass raised), ``uncaught`` (any other
 exception: type, message, last frames), ``crash`` (the worker died), ``timeout``, ``memory``. ``--cli N`` also runs N
-stream cases through ``python -m omnicodec decompress`` and ``info`` and checks that bad input gives exit status 2,
+cases, round robin over the targets, through the command line (a stream through ``python -m omnicodec decompress``
+and ``info``, a file or a light-field folder through ``compress``) and checks that bad input gives exit status 2,
 exactly one line on stderr and no output file. Failing cases are minimised (truncated, and mutated bytes reverted to
 the seed's, while the same failure persists) and saved to ``--save``.
 """
@@ -1101,37 +1102,57 @@ def minimise(case: Case, seed: Seed | None, sig: str, pool: Pool, budget: int = 
 # ------------------------------------------------------------------------------------------------------- CLI
 
 
-def cli_check(case: Case, workdir: Path) -> tuple[list[str], list[int]]:
-    """Run a stream case through ``decompress`` and ``info``; the problems found (none for a good answer) and the
-    two exit statuses."""
-    problems, statuses = [], []
-    src = workdir / "in.omc"
-    src.write_bytes(case.data)
-    modality = {"image": ".png", "erp": ".png", "lightfield": ".h5"}.get(case.target, ".ply")
-    for command in ("decompress", "info"):
-        out = workdir / "out" / f"decoded{modality}"
-        shutil.rmtree(out.parent, ignore_errors=True)
-        out.parent.mkdir()
-        args = [sys.executable, "-m", "omnicodec", command, str(src)] + ([str(out)] if command == "decompress" else [])
-        try:
-            proc = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=REPO,
-                                  env=dict(os.environ, OMP_NUM_THREADS="1"))
-        except subprocess.TimeoutExpired:
-            problems.append(f"{command}: timed out")
-            continue
-        statuses.append(proc.returncode)
-        lines = proc.stderr.strip().splitlines()
-        left = sorted(p.name for p in out.parent.iterdir())
-        if proc.returncode == 2:
-            if len(lines) != 1 or not lines[0].startswith(f"omnicodec {command}: error: "):
-                problems.append(f"{command}: exit 2 with {len(lines)} stderr lines: {proc.stderr.strip()[:300]!r}")
-            if left:
-                problems.append(f"{command}: exit 2 but left {left}")
-        elif proc.returncode == 0:
-            if command == "decompress" and not out.exists():
-                problems.append(f"{command}: exit 0 without an output file")
+def _cli_run(command: str, args: list[str], out: Path) -> tuple[list[str], int | None]:
+    """Run ``python -m omnicodec COMMAND ARGS``; the problems found (bad input must give exit status 2, exactly one
+    stderr line ``omnicodec COMMAND: error: ...`` and nothing at ``out``; success, ``out`` written) and the status."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "omnicodec", command, *args], capture_output=True, text=True,
+                              timeout=120, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    except subprocess.TimeoutExpired:
+        return [f"{command}: timed out"], None
+    problems = []
+    lines = proc.stderr.strip().splitlines()
+    left = sorted(p.name for p in out.parent.iterdir())
+    if proc.returncode == 2:
+        if len(lines) != 1 or not lines[0].startswith(f"omnicodec {command}: error: "):
+            problems.append(f"{command}: exit 2 with {len(lines)} stderr lines: {proc.stderr.strip()[:300]!r}")
+        if left:
+            problems.append(f"{command}: exit 2 but left {left}")
+    elif proc.returncode == 0:
+        if command != "info" and not out.exists():
+            problems.append(f"{command}: exit 0 without an output file")
+    else:
+        problems.append(f"{command}: exit {proc.returncode}: {proc.stderr.strip()[-300:]!r}")
+    return problems, proc.returncode
+
+
+def cli_check(case: Case, workdir: Path) -> tuple[list[str], dict[str, int | None]]:
+    """Run a case through the command line: a stream through ``decompress`` and ``info``, a file or a light-field
+    folder through ``compress``; the problems found (none for a good answer) and each command's exit status."""
+    problems, statuses = [], {}
+    out_dir = workdir / "out"
+    if case.target in STREAM_TARGETS:
+        src = workdir / "in.omc"
+        src.write_bytes(case.data)
+        modality = {"image": ".png", "erp": ".png", "lightfield": ".h5"}.get(case.target, ".ply")
+        runs = [("decompress", [str(src)], out_dir / f"decoded{modality}"), ("info", [str(src)], out_dir / "none")]
+    else:
+        if case.target == "folder":
+            src = workdir / "in_folder"
+            shutil.rmtree(src, ignore_errors=True)
+            src.mkdir()
+            for name, content in (case.files or {}).items():
+                (src / name).write_bytes(content)
         else:
-            problems.append(f"{command}: exit {proc.returncode}: {proc.stderr.strip()[-300:]!r}")
+            src = workdir / f"in{case.ext}"
+            src.write_bytes(case.data)
+        runs = [("compress", [str(src)], out_dir / "coded.omc")]
+    for command, args, out in runs:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        out_dir.mkdir()
+        found, status = _cli_run(command, args + (["-o", str(out)] if command != "info" else []), out)
+        problems += found
+        statuses[command] = status
     return problems, statuses
 
 
@@ -1203,13 +1224,11 @@ def fuzz(targets: list[str], cases: int, seed: int, workers: int, save: Path | N
         pool.close()
     cli_results = []
     if cli:
-        stream_targets = [t for t in targets if t in STREAM_TARGETS]
         with tempfile.TemporaryDirectory(prefix="omnicodec-fuzz-cli-") as tmp:
             for k in range(cli):
-                if not stream_targets:
-                    break
-                t = stream_targets[k % len(stream_targets)]
-                case = make_case(t, 10**6 + k, seeds[t], seed, [])
+                t = targets[k % len(targets)]
+                extra = png_pool if t == "folder" else []
+                case = make_case(t, 10**6 + k, seeds[t], seed, extra)
                 problems, statuses = cli_check(case, Path(tmp))
                 cli_results.append({"target": t, "mutations": case.mutations, "problems": problems,
                                     "status": statuses})
@@ -1224,8 +1243,8 @@ def fuzz(targets: list[str], cases: int, seed: int, workers: int, save: Path | N
                                                       "total": round(time.perf_counter() - t_start, 2)},
         "targets": stats, "failures": list(failures.values()),
         "cli": {"cases": len(cli_results), "problems": [r for r in cli_results if r["problems"]],
-                "decompress_status": _tally(r["status"][0] for r in cli_results if r["status"]),
-                "info_status": _tally(r["status"][-1] for r in cli_results if len(r["status"]) > 1)},
+                "status": {c: _tally(r["status"][c] for r in cli_results if c in r["status"])
+                           for c in ("compress", "decompress", "info")}},
     }
 
 
@@ -1301,8 +1320,8 @@ def format_table(report: dict) -> str:
                      + (f" -> {f['saved']}" if f.get("saved") else ""))
     if report["cli"]["cases"]:
         c = report["cli"]
-        lines.append(f"CLI: {c['cases']} cases, {len(c['problems'])} with problems; exit statuses: decompress "
-                     f"{c['decompress_status']}, info {c['info_status']}")
+        statuses = ", ".join(f"{k} {v}" for k, v in c["status"].items() if v)
+        lines.append(f"CLI: {c['cases']} cases, {len(c['problems'])} with problems; exit statuses: {statuses}")
         for p in report["cli"]["problems"]:
             lines.append(f"CLI FAIL {p['target']} {p['mutations']}: {p['problems']}")
     return "\n".join(lines)

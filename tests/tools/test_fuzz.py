@@ -13,14 +13,15 @@ from tools import fuzz  # noqa: E402
 
 def test_short_run_over_every_target_is_clean(tmp_path):
     out = tmp_path / "report.json"
-    status = fuzz.main(["--targets", "all", "--cases", "25", "--seed", "3", "--workers", "2", "--cli", "2",
+    status = fuzz.main(["--targets", "all", "--cases", "25", "--seed", "3", "--workers", "2", "--cli", "16",
                         "--out", str(out), "--save", str(tmp_path / "failures")])
     report = json.loads(out.read_text())
     assert set(report["targets"]) == set(fuzz.TARGETS)
     for target, st in report["targets"].items():
         assert st["cases"] == 25, target
         assert all(st[o] == 0 for o in fuzz.FAILURES), (target, st, report["failures"])
-    assert report["cli"]["cases"] == 2 and not report["cli"]["problems"]
+    assert report["cli"]["cases"] == 16 and not report["cli"]["problems"], report["cli"]["problems"]
+    assert set(report["cli"]["status"]["compress"]) <= {"0", "2"} and report["cli"]["status"]["compress"]
     assert status == 0
 
 
