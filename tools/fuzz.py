@@ -1208,6 +1208,9 @@ def fuzz(targets: list[str], cases: int, seed: int, workers: int, save: Path | N
                                                   "count": 0, "detail": res.get("detail", ""),
                                                   "frames": res.get("frames", []), "case": case})
                 entry["count"] += 1
+                if log and entry["count"] == 1:
+                    log(f"new failure {sig} (case {case.index} of {case.target}, {case.mutations}): "
+                        f"{entry['detail'][:200]}")
             if log and done % 500 == 0:
                 log(f"{done} cases, {time.perf_counter() - t0:.0f} s, {len(failures)} distinct failures")
         t_run = time.perf_counter() - t0
