@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..bitstream.params import stream_dtype
 from ..errors import CorruptStreamError, InputError, ModelError
 from . import attr_model, attr_raht_model
 from .attr_codec import ATTR_RATES, decode_predictive, encode_predictive, predictive_kind
@@ -120,7 +121,7 @@ def decode_attributes(specs: list[dict], payloads: list[bytes], coords: np.ndarr
             raise CorruptStreamError(f"attribute {spec.get('name')!r} uses an unknown method {method!r}")
         try:
             name, kind, channels = str(spec["name"]), spec["kind"], int(spec["channels"])
-            dtype = np.dtype(spec["dtype"])
+            dtype = stream_dtype(spec["dtype"], "attribute dtype")
             rate = spec["attr_rate"]
             shape_1d = bool(spec.get("shape_1d", channels == 1))
         except (KeyError, TypeError, ValueError, OverflowError) as exc:

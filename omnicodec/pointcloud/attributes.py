@@ -13,6 +13,7 @@ import lzma
 import numpy as np
 
 from ..bitstream.limits import MAX_ATTRIBUTE_CHANNELS
+from ..bitstream.params import stream_dtype
 from ..errors import CorruptStreamError, InputError
 
 __all__ = ["encode_attribute", "decode_attribute", "attribute_spec"]
@@ -57,7 +58,7 @@ def decode_attribute(data: bytes, spec: dict, count: int) -> np.ndarray:
         CorruptStreamError: the payload is not valid or has the wrong size.
     """
     try:
-        dtype = np.dtype(spec["dtype"])
+        dtype = stream_dtype(spec["dtype"], "attribute dtype")
         channels = int(spec["channels"])
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptStreamError(f"bad attribute description {spec!r}: {exc}") from None

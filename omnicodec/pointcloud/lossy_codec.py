@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..bitstream import Chunk, Stream, StreamHeader, limits, pack, unpack
+from ..bitstream.params import stream_dtype
 from ..codecs.registry import Codec, register_codec
 from ..entropy import get_coder
 from ..errors import CorruptStreamError, InputError, ModelError
@@ -254,7 +255,7 @@ class LossyCodec(Codec):
         voxels = voxels[np.argsort(morton_encode(voxels), kind="stable")] if len(voxels) else voxels
         if len(voxels) != p["points"]:
             raise CorruptStreamError(f"the blocks decode to {len(voxels)} points, the header says {p['points']}")
-        dtype = np.dtype(p["positions_dtype"])
+        dtype = stream_dtype(p["positions_dtype"], "positions dtype")
         shift = p["shift"]
         if p["surface"] is None:
             fine = (voxels << shift) + _cell_center(shift, dtype.kind in "iu")
@@ -391,7 +392,7 @@ def _checked_params(params: dict) -> dict:
                 for b in params["blocks"]
             ],
         }
-        dtype = np.dtype(p["positions_dtype"])
+        dtype = stream_dtype(p["positions_dtype"], "positions dtype")
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptStreamError(f"lossy stream parameters are malformed ({exc})") from None
     if len(p["origin"]) != 3 or dtype.kind not in "fiu" or not (np.isfinite(p["grid_step"]) and p["grid_step"] > 0):

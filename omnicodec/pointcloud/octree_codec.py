@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..bitstream import Chunk, Stream, StreamHeader, limits, pack
+from ..bitstream.params import stream_dtype
 from ..codecs.registry import Codec, register_codec
 from ..entropy import get_coder
 from ..errors import CorruptStreamError, InputError
@@ -245,7 +246,7 @@ class OctreeCodec(Codec):
             raise CorruptStreamError(f"header says {points} points in {voxels} voxels without duplicates")
         grid_coords = morton_decode(leaves)
         q = grid_coords + np.asarray(p["origin"], dtype=np.int64)
-        dtype = np.dtype(p["positions_dtype"])
+        dtype = stream_dtype(p["positions_dtype"], "positions dtype")
         if p["grid_step"] == 1.0:
             positions = q.astype(dtype)
         else:
@@ -268,7 +269,7 @@ def _checked_params(params: dict) -> dict:
             "positions_dtype": str(params["positions_dtype"]),
             "attributes": list(params["attributes"]),
         }
-        dtype = np.dtype(p["positions_dtype"])
+        dtype = stream_dtype(p["positions_dtype"], "positions dtype")
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptStreamError(f"octree stream parameters are malformed ({exc})") from None
     if not 0 <= p["points"] <= limits.MAX_POINTS:

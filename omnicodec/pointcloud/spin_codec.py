@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..bitstream import Chunk, Stream, StreamHeader, limits, pack
+from ..bitstream.params import stream_dtype
 from ..codecs.registry import Codec, register_codec
 from ..entropy import get_coder
 from ..errors import CorruptStreamError, InputError
@@ -200,7 +201,7 @@ class SpinCodec(Codec):
         dec.finish()
         low = q.min(axis=0) if len(q) else np.zeros(3, np.int64)
         attributes = decode_attributes(p["attributes"], stream.chunks_named("ATTR"), q - low, entropy.id)
-        dtype = np.dtype(p["positions_dtype"])
+        dtype = stream_dtype(p["positions_dtype"], "positions dtype")
         if p["grid_step"] == 1.0 and not p["offset"]:
             positions = q.astype(dtype)
         else:
@@ -221,7 +222,7 @@ def _checked_params(params: dict) -> dict:
             "attributes": list(params["attributes"]),
             "offset": float(params.get("offset", 0.0)),
         }
-        dtype = np.dtype(p["positions_dtype"])
+        dtype = stream_dtype(p["positions_dtype"], "positions dtype")
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise CorruptStreamError(f"spin stream parameters are malformed ({exc})") from None
     if not (np.isfinite(p["offset"]) and abs(p["offset"]) < p["grid_step"]):
