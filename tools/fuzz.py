@@ -112,18 +112,9 @@ class Case:
 
 def _sweep(beams: int = 16, cols: int = 200, seed: int = 0, step_deg: float = 1.8):
     """A small spinning-sensor sweep of a box room (metres, float32, scan order)."""
-    import numpy as np
+    from tests.pointcloud.helpers import box_room_sweep
 
-    rng = np.random.default_rng(seed)
-    el = np.deg2rad(np.linspace(-25.0, 10.0, beams))[:, None]
-    az = np.deg2rad(np.arange(cols) * step_deg + rng.uniform(0, step_deg))[None, :] + np.zeros((beams, 1))
-    d = np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el) * np.ones_like(az)], -1)
-    bounds = np.array([7.0, 4.5, 1.6])
-    with np.errstate(divide="ignore"):
-        t = np.min(np.where(np.abs(d) > 1e-9, bounds / np.abs(d), np.inf), axis=-1)
-    r = t + rng.normal(0, 0.01, t.shape)
-    keep = rng.random(t.shape) > 0.05
-    return (d * r[..., None])[keep].astype(np.float32)
+    return box_room_sweep(beams, cols, seed, step_deg)
 
 
 def _stream_seeds(target: str) -> list[Seed]:

@@ -14,21 +14,7 @@ from omnicodec.errors import BitstreamError, CorruptStreamError, InputError, Mod
 from omnicodec.pointcloud import spin_geometry as sg
 from omnicodec.pointcloud.spin_codec import is_sweep, sweep_order
 from omnicodec.types import PointCloud
-
-
-def sweep(beams: int = 16, cols: int = 900, seed: int = 0, step_deg: float = 0.4) -> np.ndarray:
-    """A spinning sensor's sweep of a room (a 14 x 9 m box, floor 1.6 m below the sensor), beam after beam in
-    azimuth order, with range noise and dropouts; metres, float32 ``(N, 3)``."""
-    rng = np.random.default_rng(seed)
-    el = np.deg2rad(np.linspace(-25.0, 10.0, beams))[:, None]
-    az = np.deg2rad(np.arange(cols) * step_deg + rng.uniform(0, step_deg))[None, :] + np.zeros((beams, 1))
-    d = np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el) * np.ones_like(az)], -1)
-    bounds = np.array([7.0, 4.5, 1.6])
-    with np.errstate(divide="ignore"):
-        t = np.min(np.where(np.abs(d) > 1e-9, bounds / np.abs(d), np.inf), axis=-1)
-    r = t + rng.normal(0, 0.01, t.shape)
-    keep = rng.random(t.shape) > 0.05
-    return (d * r[..., None])[keep].astype(np.float32)
+from tests.pointcloud.helpers import box_room_sweep as sweep
 
 
 def test_round_trip_is_exact_and_keeps_the_order():
